@@ -1,0 +1,266 @@
+"""The app factory: one Dash app serving every layout, each as pages, around one central state store.
+
+``create_app("layouts/")`` loads every ``*.json`` in the folder. A broken layout gets a page that shows its errors;
+the other layouts work. Components register their callbacks once per type; the clauses they emit are merged into the
+central store by one clientside callback (``assets/symphony.js``), so two components emitting at once never lose one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import dash
+from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
+from pydantic import ValidationError
+
+from . import registry
+from .component import STATE_ID, Component
+from .dataset import Dataset, DatasetError
+from .engine import Engine
+from .layout import Layout, LayoutError, LoadedLayout, load_layout, slug_of
+from .state import ClauseError, describe, parse_state
+
+__all__ = ["create_app"]
+
+ASSETS = Path(__file__).parent / "assets"
+log = logging.getLogger(__name__)
+
+
+class BrokenLayout:
+    """A layout file that failed to load, kept to show its errors on its own page."""
+
+    def __init__(self, slug: str, error: LayoutError) -> None:
+        self.slug = slug
+        self.error = error
+
+
+def create_app(
+    layouts: str | Path | Sequence[str | Path | Layout | dict[str, Any]] = "layouts",
+    *,
+    data: Dataset | str | Path | None = None,
+    title: str = "symphony_dash",
+    **dash_kwargs: Any,
+) -> dash.Dash:
+    """A Dash app serving ``layouts``: a folder of ``*.json`` files, one file, or a list of files and layouts.
+
+    ``data`` overrides every layout's data source (a :class:`Dataset` or a file path).
+    """
+    loaded = _load_all(layouts, data)
+    app = dash.Dash(
+        __name__,
+        title=title,
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,
+        update_title=None,
+        **dash_kwargs,
+    )
+    app.symphony_layouts = loaded  # type: ignore[attr-defined]
+    app.layout = html.Div(
+        [
+            dcc.Location(id="symphony-url", refresh=False),
+            dcc.Store(id=STATE_ID, data={}),
+            dcc.Store(id="symphony-init", data={}),
+            _navbar(title, loaded),
+            html.Main(id="symphony-page", className="symphony-main"),
+        ],
+        className="symphony-app",
+    )
+    _register_router(app, loaded)
+    _register_toolbar(app, loaded)
+    app.clientside_callback(
+        ClientsideFunction("symphony", "merge"),
+        Output(STATE_ID, "data"),
+        Input({"type": ALL, "sub": "clause", "index": ALL}, "data"),
+        Input({"type": "symphony-chip", "index": ALL}, "n_clicks"),
+        Input({"type": "symphony-clear", "index": ALL}, "n_clicks"),
+        Input({"type": "symphony-groupby", "index": ALL}, "value"),
+        Input("symphony-init", "data"),
+        State(STATE_ID, "data"),
+    )
+
+    def resolve(cls: type[Component], props_data: Any) -> tuple[Component, Engine]:
+        if not isinstance(props_data, dict) or not isinstance(props_data.get("id"), str):
+            raise ClauseError("the component's settings are missing")
+        target = loaded.get(props_data.get("layout"))  # type: ignore[arg-type]
+        if not isinstance(target, LoadedLayout):
+            raise ClauseError(f"unknown layout {props_data.get('layout')!r}")
+        props = cls.Props.model_validate(props_data.get("props") or {})
+        return cls(props_data["id"], props, target.dataset), target.engine
+
+    types_used = {spec.type for lay in loaded.values() if isinstance(lay, LoadedLayout) for _, spec in lay.instances.values()}
+    for type_name in sorted(types_used):
+        registry.get(type_name).register_callbacks(app, resolve)  # type: ignore[union-attr]
+    return app
+
+
+def _load_all(
+    layouts: str | Path | Sequence[str | Path | Layout | dict[str, Any]], data: Dataset | str | Path | None
+) -> dict[str, LoadedLayout | BrokenLayout]:
+    if isinstance(layouts, (str, Path)):
+        path = Path(layouts)
+        items: list[Any] = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    else:
+        items = list(layouts)
+    shared: dict[str, Dataset] = {}
+    out: dict[str, LoadedLayout | BrokenLayout] = {}
+    for item in items:
+        try:
+            if isinstance(item, (str, Path)):
+                lay = load_layout(item, data=data, datasets=shared)
+            else:
+                lay = load_layout(layout=item, data=data, datasets=shared)
+        except LayoutError as exc:
+            log.error("%s", exc)
+            slug = slug_of(Path(exc.file)) if exc.file != "<layout>" else f"layout-{len(out) + 1}"
+            out[slug] = BrokenLayout(slug, exc)
+            continue
+        while lay.slug in out:
+            lay.slug += "-2"
+        out[lay.slug] = lay
+    return out
+
+
+def _navbar(title: str, loaded: dict[str, LoadedLayout | BrokenLayout]) -> html.Header:
+    links = []
+    for slug, lay in loaded.items():
+        broken = isinstance(lay, BrokenLayout)
+        label = slug if broken else lay.layout.title
+        links.append(
+            dcc.Link(
+                [label, html.Span("error", className="symphony-badge") if broken else None],
+                href=f"/{slug}",
+                className="symphony-navlink" + (" broken" if broken else ""),
+                id=f"nav-{slug}",
+            )
+        )
+    return html.Header(
+        [html.A(title, href="/", className="symphony-brand"), html.Nav(links, className="symphony-nav")],
+        className="symphony-header-bar",
+    )
+
+
+def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout]) -> None:
+    @app.callback(
+        Output("symphony-page", "children"),
+        Output("symphony-init", "data"),
+        Input("symphony-url", "pathname"),
+        State(STATE_ID, "data"),
+    )
+    def route(pathname: str | None, state: Any) -> tuple[Any, Any]:
+        parts = [p for p in (pathname or "/").split("/") if p]
+        if not loaded:
+            return _message_page("No layouts", "Put a layout JSON file in the layouts folder."), dash.no_update
+        slug = parts[0] if parts else next(iter(loaded))
+        lay = loaded.get(slug)
+        if lay is None:
+            return _message_page("Not found", f"There is no layout called {slug!r}."), dash.no_update
+        if isinstance(lay, BrokenLayout):
+            return _error_page(lay), dash.no_update
+        page_index = _page_index(lay, parts[1] if len(parts) > 1 else None)
+        current = state.get("layout") if isinstance(state, dict) else None
+        init = lay.initial_state() if current != lay.slug else dash.no_update
+        group_by = state.get("group_by", []) if current == lay.slug else []
+        return _page(lay, page_index, group_by), init
+
+
+def _page_index(lay: LoadedLayout, part: str | None) -> int:
+    for i, page in enumerate(lay.layout.pages):
+        if part in (str(i), slug_of(Path(page.title))):
+            return i
+    return 0
+
+
+def _page(lay: LoadedLayout, index: int, group_by: list[str]) -> html.Div:
+    page = lay.layout.pages[index]
+    tabs = [
+        dcc.Link(p.title, href=f"/{lay.slug}/{slug_of(Path(p.title))}", className="symphony-tab" + (" active" if i == index else ""))
+        for i, p in enumerate(lay.layout.pages)
+    ]
+    boxes = []
+    for spec in page.components:
+        instance, _ = lay.instances[spec.id]
+        box = instance.box(spec.title, lay.slug)
+        box.style = {"gridColumn": f"span {spec.width}", "gridRow": f"span {spec.height}"}
+        boxes.append(box)
+    return html.Div(
+        [
+            html.Div(
+                [html.H1(lay.layout.title), html.Nav(tabs, className="symphony-tabs") if len(tabs) > 1 else None],
+                className="symphony-pagehead",
+            ),
+            html.P(lay.layout.description, className="symphony-description") if lay.layout.description else None,
+            _toolbar(lay, group_by),
+            html.Div(boxes, className="symphony-grid"),
+        ]
+    )
+
+
+def _toolbar(lay: LoadedLayout, group_by: list[str]) -> html.Div:
+    groupable = [c.name for c in lay.dataset.columns.values() if c.kind == "categorical"]
+    return html.Div(
+        [
+            html.Span(id="symphony-count", className="symphony-count"),
+            html.Div(id="symphony-chips", className="symphony-chips"),
+            html.Button("Clear all", id={"type": "symphony-clear", "index": 0}, className="symphony-clear"),
+            dcc.Dropdown(
+                id={"type": "symphony-groupby", "index": 0},
+                options=groupable,
+                value=[g for g in group_by if g in groupable],
+                multi=True,
+                placeholder="Group by...",
+                className="symphony-groupby",
+            ),
+        ],
+        className="symphony-toolbar",
+    )
+
+
+def _register_toolbar(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout]) -> None:
+    @app.callback(
+        Output("symphony-count", "children"),
+        Output("symphony-chips", "children"),
+        Input(STATE_ID, "data"),
+    )
+    def toolbar(state_data: Any) -> tuple[Any, Any]:
+        try:
+            state = parse_state(state_data)
+            lay = loaded.get(state.layout)
+            if not isinstance(lay, LoadedLayout):
+                raise dash.exceptions.PreventUpdate
+            shown = lay.engine.where(state.filter).count()
+        except (ClauseError, DatasetError, ValidationError) as exc:
+            return html.Span(str(exc), className="symphony-state-error", role="alert"), []
+        chips = [_chip(describe(c), f"filter:{c.source}", c.source) for c in state.filter]
+        if state.selection is not None:
+            chips.append(_chip(f"selected: {describe(state.selection)}", "selection", state.selection.source, "selection"))
+        count = [html.B(f"{shown:,}"), f" of {len(lay.dataset):,} instances"]
+        return count, chips
+
+
+def _chip(text: str, key: str, source: str, kind: str = "filter") -> html.Span:
+    return html.Span(
+        [
+            html.Span(text, className="symphony-chip-text", title=f"made by {source}"),
+            html.Button("×", id={"type": "symphony-chip", "index": key}, className="symphony-chip-remove", title="Remove"),
+        ],
+        className=f"symphony-chip {kind}",
+    )
+
+
+def _error_page(lay: BrokenLayout) -> html.Div:
+    return html.Div(
+        [
+            html.H1(f"Layout '{lay.slug}' could not be loaded"),
+            html.P("Fix these problems in the file and restart the app; the other layouts work meanwhile."),
+            html.Ul([html.Li(html.Code(f"{lay.error.file}: {e}")) for e in lay.error.errors], className="symphony-errors"),
+        ],
+        className="symphony-error-page",
+        role="alert",
+    )
+
+
+def _message_page(title: str, text: str) -> html.Div:
+    return html.Div([html.H1(title), html.P(text)], className="symphony-error-page")

@@ -1,0 +1,286 @@
+"""The component SDK: subclass :class:`Component`, declare a few things, and the base class does the wiring.
+
+A component declares
+
+- ``type``: its name in layouts, and ``Props``: a pydantic model of its settings (validates layout JSON);
+- ``layout()``: its Dash skeleton, with ids from ``self.id("graph")``;
+- ``outputs`` / ``inputs``: which props of that skeleton ``render`` fills and which extra ones re-render it;
+- ``render(view)``: what it shows for the current state (``view.data`` is the engine under the crossfilter);
+- ``events`` and ``on_event(name, value, view)`` if it filters or selects: turn a UI event into a clause.
+
+The base class makes the ids, registers one pattern-matching (``MATCH``) callback per component type for every
+instance, leaves a component's own clause out of its filter, and shows an error card in the component's own box when
+it raises. Component code never writes ``@callback``.
+
+>>> class Count(Component):
+...     type = "count"
+...     outputs = (Slot("text", "children"),)
+...     def layout(self):
+...         return html.H2(id=self.id("text"))
+...     def render(self, view):
+...         return f"{view.data.count():,} instances"
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import dash
+from dash import ALL, MATCH, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .dataset import Dataset, DatasetError
+from .engine import Engine, Query
+from .state import Clause, ClauseError, State as SymphonyState, parse_state
+
+__all__ = ["API_VERSION", "Column", "Component", "Event", "Props", "Slot", "View"]
+
+API_VERSION = 1
+"""The version of this contract; a plugin built for another one is refused with a message saying so."""
+
+STATE_ID = "symphony-state"
+log = logging.getLogger(__name__)
+
+
+def Column(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802 - reads like a type in Props
+    """A ``Props`` field that names a column of the dataset: checked when a layout loads, offered as a choice."""
+    return Field(default, json_schema_extra={"x-symphony": "column"}, **kwargs)
+
+
+class Props(BaseModel):
+    """Base of every component's settings: unknown settings are an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One property of one element of a component's skeleton, e.g. ``Slot("graph", "figure")``."""
+
+    sub: str
+    prop: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.sub}.{self.prop}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A UI event that makes a clause: a ``filter`` clause narrows other views, a ``selection`` marks instances."""
+
+    slot: Slot
+    kind: Literal["filter", "selection"] = "filter"
+
+
+@dataclass
+class View:
+    """What a component renders from: the dataset, the state, and queries under the component's crossfilter."""
+
+    component_id: str
+    dataset: Dataset
+    engine: Engine
+    state: SymphonyState
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+    trigger: str | None = None
+
+    @property
+    def filter(self) -> list[Clause]:
+        """Every active clause but the component's own."""
+        return self.state.filter_for(self.component_id)
+
+    @property
+    def own(self) -> Clause | None:
+        """The component's own active filter clause (to draw its brush), if any."""
+        return self.state.own_clause(self.component_id)
+
+    @property
+    def selection(self) -> Clause | None:
+        return self.state.selection
+
+    @property
+    def data(self) -> Query:
+        """The rows this component shows: every clause applied but its own."""
+        return self.engine.where(self.filter)
+
+    @property
+    def all(self) -> Query:
+        """Every row, to draw the unfiltered data in grey behind the filtered data."""
+        return self.engine.all
+
+    def selected_ids(self) -> list[Any]:
+        """The ids of the selected instances (empty when nothing is selected)."""
+        sel = self.state.selection
+        if sel is None:
+            return []
+        return sel.value if sel.op == "ids" else self.engine.where([sel]).ids()
+
+
+class Component:
+    """Base class of every component. Subclass it, set the class attributes, override the hooks."""
+
+    type: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    api_version: ClassVar[int] = API_VERSION
+    Props: ClassVar[type[BaseModel]] = Props
+    outputs: ClassVar[Sequence[Slot]] = ()
+    inputs: ClassVar[Sequence[Slot]] = ()
+    events: ClassVar[Mapping[str, Event]] = {}
+
+    def __init__(self, component_id: str, props: BaseModel, dataset: Dataset) -> None:
+        self.component_id = component_id
+        self.props = props
+        self.dataset = dataset
+
+    # -- the hooks a component overrides ------------------------------------------------------------------------
+
+    def layout(self) -> Any:
+        """The Dash skeleton inside the component's box. Use ``self.id(sub)`` for ids."""
+        raise NotImplementedError
+
+    def render(self, view: View) -> Any:
+        """The values of ``outputs`` for the current state: one value, or a tuple in the order of ``outputs``."""
+        raise NotImplementedError
+
+    def on_event(self, name: str, value: Any, view: View) -> Clause | None:
+        """Turn the UI event ``name`` into this component's clause, or ``None`` to remove it."""
+        return None
+
+    # -- helpers for component code -------------------------------------------------------------------------
+
+    def id(self, sub: str) -> dict[str, str]:
+        """The id of one element of this instance: the same keys for every component, so ``ALL`` gathers them."""
+        return {"type": f"symphony-{self.type}", "sub": sub, "index": self.component_id}
+
+    def clause(self, op: str, **fields: Any) -> Clause:
+        """A clause made by this component (its ``source`` set), e.g. ``self.clause("in", column="label", value=[3])``."""
+        return Clause(source=self.component_id, op=op, **fields)  # type: ignore[arg-type]
+
+    def resolve(self, field_name: str, role: str) -> str:
+        """The column named by a prop, or else the dataset's column for ``role`` (e.g. ``label``)."""
+        column = getattr(self.props, field_name, None) or self.dataset.role(role)
+        if column is None:
+            raise DatasetError(f"{self.type} needs '{field_name}': the dataset has no {role} column to default to")
+        return column
+
+    # -- what the framework calls ----------------------------------------------------------------------------
+
+    def box(self, title: str | None, layout_slug: str) -> html.Div:
+        """The instance's card: header, body, error slot and the stores that link it to the shared state."""
+        header = html.Div(
+            [
+                html.Span(title or self.name or self.type, className="symphony-title"),
+                html.Span("?", title=self.description, className="symphony-help") if self.description else None,
+            ],
+            className="symphony-header",
+        )
+        return html.Div(
+            [
+                header,
+                html.Div(self.layout(), className="symphony-body"),
+                html.Div(id=self.id("error"), className="symphony-error"),
+                dcc.Store(
+                    id=self.id("props"),
+                    data={"layout": layout_slug, "id": self.component_id, "props": self.props.model_dump(mode="json")},
+                ),
+                dcc.Store(id=self.id("clause"), data={}),
+            ],
+            className=f"symphony-box symphony-{self.type}",
+            id=f"box-{self.component_id}",
+        )
+
+    @classmethod
+    def ids(cls, sub: str, index: Any = MATCH) -> dict[str, Any]:
+        return {"type": f"symphony-{cls.type}", "sub": sub, "index": index}
+
+    @classmethod
+    def register_callbacks(
+        cls, app: dash.Dash, resolve: Callable[[type[Component], Any], tuple[Component, Engine]]
+    ) -> None:
+        """Register this type's callbacks on ``app``: one render and one event callback serve every instance."""
+        outputs = [Output(cls.ids(s.sub), s.prop) for s in cls.outputs] + [Output(cls.ids("error"), "children")]
+        extra = [Input(cls.ids(s.sub), s.prop) for s in cls.inputs]
+
+        @app.callback(outputs, Input(STATE_ID, "data"), *extra, State(cls.ids("props"), "data"))
+        def render(state_data: Any, *args: Any) -> list[Any]:
+            *values, props_data = args
+            try:
+                instance, engine = resolve(cls, props_data)
+                state = parse_state(state_data)
+                if state.layout != props_data.get("layout"):
+                    raise PreventUpdate  # a state for another layout: wait for this layout's own
+                inputs = {s.name: v for s, v in zip(cls.inputs, values, strict=True)}
+                view = View(instance.component_id, instance.dataset, engine, state, inputs, _trigger())
+                result = instance.render(view)
+            except PreventUpdate:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one component failing must not break the page
+                return [dash.no_update] * len(cls.outputs) + [error_card(cls.type, _index(), exc)]
+            result = list(result) if len(cls.outputs) > 1 else [result]
+            return [*result, None]
+
+        if not cls.events:
+            return
+        event_names = list(cls.events)
+
+        @app.callback(
+            Output(cls.ids("clause"), "data"),
+            [Input(cls.ids(e.slot.sub), e.slot.prop) for e in cls.events.values()],
+            State(STATE_ID, "data"),
+            State(cls.ids("props"), "data"),
+            prevent_initial_call=True,
+        )
+        def emit(*args: Any) -> dict[str, Any]:
+            *values, state_data, props_data = args
+            instance, engine = resolve(cls, props_data)
+            trigger = _trigger()
+            name = next((n for n in event_names if cls.events[n].slot.name == trigger), event_names[0])
+            value = values[event_names.index(name)]
+            view = View(instance.component_id, instance.dataset, engine, parse_state(state_data), {}, trigger)
+            try:
+                clause = instance.on_event(name, value, view)
+            except (ClauseError, DatasetError, ValidationError, ValueError, KeyError, TypeError) as exc:
+                log.warning("%s %s: ignored a malformed %s event: %s", cls.type, instance.component_id, name, exc)
+                raise PreventUpdate from None
+            if clause is dash.no_update:
+                raise PreventUpdate
+            if clause is not None:
+                engine.check(clause)
+            return {
+                "kind": cls.events[name].kind,
+                "source": instance.component_id,
+                "clause": clause.model_dump() if clause is not None else None,
+                "at": time.time(),  # a repeated identical event must still reach the merge
+            }
+
+
+def _trigger() -> str | None:
+    """The ``sub.prop`` that fired the current callback, or ``None`` for the shared state."""
+    triggered = dash.ctx.triggered_id
+    if not isinstance(triggered, dict):
+        return None
+    prop = dash.ctx.triggered[0]["prop_id"].rsplit(".", 1)[-1]
+    return f"{triggered['sub']}.{prop}"
+
+
+def _index() -> str:
+    return str(dash.ctx.outputs_list[0]["id"]["index"]) if dash.ctx.outputs_list else "?"
+
+
+def error_card(type_name: str, component_id: str, exc: Exception) -> html.Div:
+    """What a failing component shows in its own box: what went wrong, in one line, and nothing of the server."""
+    known = isinstance(exc, (ClauseError, DatasetError, ValidationError))
+    if not known:
+        log.exception("component %s (%s) failed to render", component_id, type_name)
+    message = str(exc) if known else f"{type(exc).__name__}: {exc}"
+    return html.Div(
+        [html.Strong(f"{type_name} '{component_id}' could not render"), html.Div(message[:500])],
+        className="symphony-error-card",
+        role="alert",
+    )

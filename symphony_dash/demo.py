@@ -1,0 +1,201 @@
+"""The demo dataset: scikit-learn's bundled handwritten digits, prepared the way a practitioner's table would look.
+
+The digits (1,797 grayscale 8x8 images) ship inside scikit-learn, so nothing is downloaded. Preparing them means
+fitting a deliberately simple classifier with cross-validation (so every prediction was made by a model that never
+saw that image, and its mistakes are real mistakes), a PCA embedding, a t-SNE projection for the scatterplot and a
+PNG thumbnail per image. That takes about ten seconds, so the result is cached on disk and later calls only read it.
+
+>>> table, media_root = prepare_digits()  # doctest: +SKIP
+>>> (media_root / table.loc[7, "image"]).is_file()  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas as pd
+
+__all__ = ["cache_dir", "prepare_digits"]
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "SYMPHONY_DASH_CACHE"
+# Bump the version when the recipe changes, so an old cache is ignored rather than served as if it were current.
+DIGITS_FILE = "digits-v1.parquet"
+IMAGES_DIR = "images"
+THUMBNAIL_SIZE = 64
+EMBEDDING_DIMS = 16
+SEED = 0
+
+_SCHEMA = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("image", pa.string()),
+        ("label", pa.int64()),
+        ("prediction", pa.int64()),
+        ("confidence", pa.float64()),
+        ("correct", pa.bool_()),
+        ("split", pa.string()),
+        ("ink", pa.float64()),
+        ("embedding", pa.list_(pa.float32())),
+        ("x", pa.float64()),
+        ("y", pa.float64()),
+    ]
+)
+
+
+def cache_dir() -> Path:
+    """Where prepared demo data lives: ``$SYMPHONY_DASH_CACHE`` if set, else ``~/.cache/symphony_dash``."""
+    # An empty variable is treated as unset: `SYMPHONY_DASH_CACHE= cmd` should not mean "the current directory".
+    if configured := os.environ.get(CACHE_ENV):
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "symphony_dash"
+
+
+def prepare_digits(cache: Path | None = None) -> tuple[pd.DataFrame, Path]:
+    """Return the prepared digits table and the folder its ``image`` paths are relative to.
+
+    The first call computes everything (about ten seconds on two cores) and writes
+    ``<cache>/digits/digits-v1.parquet`` and the thumbnails under ``<cache>/digits/images/``; later calls read the
+    parquet. ``cache`` defaults to :func:`cache_dir`.
+
+    Columns, in order: ``id`` (int64), ``image`` (str, e.g. ``images/0007.png``), ``label`` and ``prediction``
+    (int64), ``confidence`` (float64, probability of the predicted class), ``correct`` (bool), ``split``
+    (``"train"``/``"test"``), ``ink`` (float64, summed pixel intensity / 16), ``embedding`` (16 float32 values per
+    row), ``x`` and ``y`` (float64, t-SNE of the embedding).
+    """
+    root = (cache if cache is not None else cache_dir()) / "digits"
+    table_path = root / DIGITS_FILE
+    if table_path.is_file():
+        table = _read_table(table_path)
+        missing = [rel for rel in table["image"] if not (root / rel).is_file()]
+        if missing:
+            log.info("Restoring %d missing digit thumbnails under %s", len(missing), root)
+            _write_thumbnails(root, _load_pixels(), missing)
+        return table, root
+
+    log.info("Preparing the digits demo dataset in %s (first run only, takes a few seconds)", root)
+    pixels = _load_pixels()
+    table = _compute_table()
+    # Thumbnails go first: the parquet appearing is the signal that preparation finished, images included.
+    _write_thumbnails(root, pixels, table.column("image").to_pylist())
+    _write_atomically(table, table_path)
+    # Reading back rather than converting in memory guarantees the first call returns exactly what later calls do.
+    return _read_table(table_path), root
+
+
+def _load_pixels() -> np.ndarray:
+    """The raw images as an ``(n, 8, 8)`` array of intensities 0..16, indexed by ``id``."""
+    from sklearn.datasets import load_digits
+
+    return load_digits().images
+
+
+def _compute_table() -> pa.Table:
+    """Fit the model, embed, project and assemble the table (the slow part of preparation)."""
+    # sklearn is imported here, not at module level, because it costs about a second to import and the cached path
+    # (every run after the first) never needs it.
+    from sklearn.datasets import load_digits
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.manifold import TSNE
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    digits = load_digits()
+    features: np.ndarray = digits.data
+    labels: np.ndarray = digits.target.astype(np.int64)
+    ids = np.arange(len(labels), dtype=np.int64)
+
+    # A linear model on a 16-component PCA is deliberately weak: about 6% of the digits are misclassified, which
+    # gives the explorer real mistakes to find (logistic regression on all 64 pixels gets only ~3% wrong).
+    model = make_pipeline(StandardScaler(), PCA(EMBEDDING_DIMS, random_state=SEED), LogisticRegression(max_iter=1000))
+    # Out-of-fold probabilities: each row is predicted by a model that did not train on it, so the confidence of a
+    # wrong prediction is as honest as on unseen data. Shuffled, because the file's row order is not random.
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    proba = cross_val_predict(model, features, labels, cv=folds, method="predict_proba")
+    classes = np.unique(labels)  # cross_val_predict orders the probability columns by sorted class
+    best = proba.argmax(axis=1)
+    predictions = classes[best].astype(np.int64)
+    confidence = proba[np.arange(len(best)), best].astype(np.float64)
+
+    _, test_ids = train_test_split(ids, test_size=0.2, stratify=labels, random_state=SEED)
+    split = np.where(np.isin(ids, test_ids), "test", "train")
+
+    # The same recipe as inside the model (standardise, then PCA), so the embedding shows what the classifier sees.
+    embedding = PCA(EMBEDDING_DIMS, random_state=SEED).fit_transform(StandardScaler().fit_transform(features))
+    embedding = embedding.astype(np.float32)
+    # init="pca" makes the layout reproducible and keeps the global arrangement of the clusters meaningful.
+    projection = TSNE(n_components=2, init="pca", random_state=SEED).fit_transform(embedding).astype(np.float64)
+
+    offsets = np.arange(0, (len(ids) + 1) * EMBEDDING_DIMS, EMBEDDING_DIMS, dtype=np.int32)
+    columns = {
+        "id": ids,
+        "image": [_image_path(i) for i in ids],
+        "label": labels,
+        "prediction": predictions,
+        "confidence": confidence,
+        "correct": labels == predictions,
+        "split": split.tolist(),
+        "ink": features.sum(axis=1) / 16.0,
+        "embedding": pa.ListArray.from_arrays(pa.array(offsets), pa.array(embedding.ravel())),
+        "x": projection[:, 0],
+        "y": projection[:, 1],
+    }
+    return pa.Table.from_pydict(columns, schema=_SCHEMA)
+
+
+def _image_path(image_id: int) -> str:
+    """The thumbnail's path relative to the media root; zero-padded so a plain sort is the id order."""
+    return f"{IMAGES_DIR}/{image_id:04d}.png"
+
+
+def _write_thumbnails(root: Path, pixels: np.ndarray, relative_paths: Iterable[str]) -> None:
+    """Render the given thumbnails as 64x64 grayscale PNGs: dark ink on white, hard pixel edges."""
+    (root / IMAGES_DIR).mkdir(parents=True, exist_ok=True)
+    # Intensities are 0..16 with 16 the darkest stroke; invert so the background is white as on paper.
+    gray = (255 - np.rint(pixels * (255 / 16))).clip(0, 255).astype(np.uint8)
+    for rel in relative_paths:
+        image_id = int(Path(rel).stem)
+        thumbnail = Image.fromarray(gray[image_id]).resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.NEAREST)
+        target = root / rel
+        # Rename into place so a reader (or a later existence check) never sees a truncated PNG; the pid keeps two
+        # processes preparing at once (e.g. Dash's debug reloader) from writing into the same temporary file.
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        thumbnail.save(partial, format="PNG")
+        os.replace(partial, target)
+
+
+def _write_atomically(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to ``path`` so the file is either absent or complete, never half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Same folder as the target, so os.replace is a rename within one file system and therefore atomic. Not
+    # tempfile.mkstemp: its files are private (0600), which would make a shared cache unreadable to other users.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        pq.write_table(table, partial)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """Read the cached table as pandas: strings as ``str``, the embedding as one float32 array per row."""
+    return pq.read_table(path, schema=_SCHEMA).to_pandas()

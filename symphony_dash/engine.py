@@ -1,0 +1,279 @@
+"""The engine: every view is a small query answered on the server.
+
+``Engine(dataset).where(clauses)`` gives a :class:`Query` over the rows that pass the clauses; its methods are the
+view requests (count, histogram, value counts, label-by-prediction counts, 2-D bins, a sorted page of rows, a sample,
+the ids). The row mask of a filter is computed once and reused by every view of the same state. Clauses are turned
+into polars expressions with their values as literals: a value from a browser never becomes code or SQL text, and every
+column name is checked against the schema first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .dataset import Dataset, DatasetError
+from .state import Clause, ClauseError
+
+__all__ = ["Engine", "Query"]
+
+_TEXTUAL = ("categorical", "text", "image", "audio", "id")
+
+
+class Engine:
+    """Answers view requests over one :class:`Dataset` with polars, in process."""
+
+    def __init__(self, dataset: Dataset, cache_size: int = 64) -> None:
+        self.dataset = dataset
+        self._masks: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        self._extents: dict[str, tuple[float, float]] = {}
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def where(self, clauses: Sequence[Clause] = ()) -> Query:
+        """The rows that pass every clause."""
+        return Query(self, self.mask(clauses))
+
+    @property
+    def all(self) -> Query:
+        """Every row, unfiltered."""
+        return Query(self, None)
+
+    def check(self, clause: Clause) -> None:
+        """Raise :class:`ClauseError` when the clause does not fit the schema (column, kind or value type)."""
+        try:
+            _check_against_schema(self.dataset, clause)
+        except DatasetError as exc:
+            raise ClauseError(f"clause from {clause.source!r}: {exc}") from None
+
+    def mask(self, clauses: Sequence[Clause]) -> np.ndarray | None:
+        """The boolean row mask of a filter (``None`` for no filter), cached per distinct filter."""
+        if not clauses:
+            return None
+        key = tuple(sorted(c.key() for c in clauses))
+        with self._lock:
+            if key in self._masks:
+                self._masks.move_to_end(key)
+                return self._masks[key]
+        for c in clauses:
+            self.check(c)
+        exprs = [_expression(self.dataset, c) for c in clauses if c.op != "polygon"]
+        mask = (
+            self.dataset.frame.select(pl.all_horizontal(exprs).fill_null(False)).to_series().to_numpy()
+            if exprs
+            else np.ones(len(self.dataset), dtype=bool)
+        )
+        for c in clauses:
+            if c.op == "polygon":
+                mask = mask & self._inside(c)
+        with self._lock:
+            self._masks[key] = mask
+            while len(self._masks) > self._cache_size:
+                self._masks.popitem(last=False)
+        return mask
+
+    def extent(self, column: str) -> tuple[float, float]:
+        """The min and max of a numeric column over the whole table: bins stay put while the filter changes."""
+        with self._lock:
+            if column in self._extents:
+                return self._extents[column]
+        s = self.dataset.frame[column].cast(pl.Float64).drop_nulls().drop_nans()
+        lo, hi = (float(s.min()), float(s.max())) if s.len() else (0.0, 1.0)
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        with self._lock:
+            self._extents[column] = (lo, hi)
+        return lo, hi
+
+    def _inside(self, c: Clause) -> np.ndarray:
+        x, y = (self.dataset.frame[col].cast(pl.Float64).to_numpy() for col in c.columns)  # type: ignore[union-attr]
+        return points_in_polygon(x, y, np.asarray(c.value, dtype=np.float64))
+
+
+class Query:
+    """The view requests over the rows of one filter. Made by :meth:`Engine.where`."""
+
+    def __init__(self, engine: Engine, mask: np.ndarray | None) -> None:
+        self.engine = engine
+        self.dataset = engine.dataset
+        self._mask = mask
+
+    def frame(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """The filtered rows as a polars frame (only the named columns): for small data and custom views."""
+        for col in columns or ():
+            self.dataset.column(col)
+        frame = self.dataset.frame.select(columns) if columns is not None else self.dataset.frame
+        return frame if self._mask is None else frame.filter(pl.Series(self._mask))
+
+    def count(self) -> int:
+        """How many rows pass the filter."""
+        return len(self.dataset) if self._mask is None else int(np.count_nonzero(self._mask))
+
+    def histogram(self, column: str, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
+        """``(edges, counts)`` of a numeric column, with bin edges fixed by the whole table's extent."""
+        self._numeric(column)
+        lo, hi = self.engine.extent(column)
+        edges = np.linspace(lo, hi, int(bins) + 1)
+        values = self.frame([column])[column].cast(pl.Float64).drop_nulls().drop_nans().to_numpy()
+        counts, _ = np.histogram(values, bins=edges)
+        return edges, counts
+
+    def value_counts(self, column: str, limit: int | None = 50) -> pl.DataFrame:
+        """Counts per value (``value``, ``count``), most frequent first, at most ``limit`` rows."""
+        self.dataset.column(column)
+        counts = (
+            self.frame([column])
+            .group_by(column)
+            .len(name="count")
+            .rename({column: "value"})
+            .sort(["count", "value"], descending=[True, False], nulls_last=True)
+        )
+        return counts.head(limit) if limit else counts
+
+    def confusion(self, label: str, prediction: str) -> pl.DataFrame:
+        """Counts per (``label``, ``prediction``) pair."""
+        return self.frame([label, prediction]).group_by([label, prediction]).len(name="count")
+
+    def bins2d(self, x: str, y: str, size: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A ``size`` x ``size`` grid of counts of ``(x, y)`` (rows are y), with edges from the whole table."""
+        for col in (x, y):
+            self._numeric(col)
+        (x0, x1), (y0, y1) = self.engine.extent(x), self.engine.extent(y)
+        xy = self.frame([x, y]).cast(pl.Float64).drop_nulls().to_numpy()
+        counts, xe, ye = np.histogram2d(xy[:, 1], xy[:, 0], bins=int(size), range=[[y0, y1], [x0, x1]])
+        return counts, ye, xe
+
+    def rows(
+        self,
+        columns: Sequence[str] | None = None,
+        sort: Sequence[tuple[str, bool]] = (),
+        offset: int = 0,
+        limit: int = 100,
+    ) -> pl.DataFrame:
+        """One page of rows, sorted by ``(column, descending)`` pairs; polars picks top-k for a sorted head."""
+        names = [name for name, _ in sort]
+        for name in names:
+            self.dataset.column(name)
+        frame = self.frame(None if columns is None else list(dict.fromkeys([*columns, *names]))).lazy()
+        if sort:
+            frame = frame.sort(names, descending=[d for _, d in sort], nulls_last=True, maintain_order=True)
+        page = frame.slice(max(0, int(offset)), max(0, min(int(limit), 10_000))).collect()
+        return page if columns is None else page.select(columns)
+
+    def sample(self, n: int, columns: Sequence[str] | None = None, seed: int = 0) -> pl.DataFrame:
+        """At most ``n`` rows drawn at random (the same rows for the same seed and filter)."""
+        frame = self.frame(columns)
+        return frame if frame.height <= n else frame.sample(n, seed=seed)
+
+    def ids(self, limit: int | None = None) -> list[Any]:
+        """The ids of the rows, in table order."""
+        ids = self.frame([self.dataset.id_column])[self.dataset.id_column]
+        return (ids.head(limit) if limit else ids).to_list()
+
+    def contains_ids(self, values: Sequence[Any]) -> list[Any]:
+        """Which of ``values`` are ids of rows that pass the filter."""
+        frame = self.frame([self.dataset.id_column])
+        return frame.filter(pl.col(self.dataset.id_column).is_in(list(values)))[self.dataset.id_column].to_list()
+
+    def _numeric(self, column: str) -> None:
+        if self.dataset.column(column).kind not in ("numeric", "datetime"):
+            raise DatasetError(f"column {column!r} is not numeric")
+
+
+def points_in_polygon(x: np.ndarray, y: np.ndarray, poly: np.ndarray) -> np.ndarray:
+    """Even-odd rule over the vertices, vectorised over the points inside the polygon's bounding box."""
+    px, py = poly[:, 0], poly[:, 1]
+    with np.errstate(invalid="ignore"):
+        candidates = np.flatnonzero((x >= px.min()) & (x <= px.max()) & (y >= py.min()) & (y <= py.max()))
+    cx, cy = x[candidates], y[candidates]
+    inside = np.zeros(candidates.size, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for (xi, yi), (xj, yj) in zip(poly, np.roll(poly, 1, axis=0), strict=True):
+            crosses = (yi > cy) != (yj > cy)
+            inside ^= crosses & (cx < (xj - xi) * (cy - yi) / (yj - yi) + xi)
+    out = np.zeros(x.size, dtype=bool)
+    out[candidates] = inside
+    return out
+
+
+def _check_against_schema(ds: Dataset, c: Clause) -> None:
+    if c.op == "polygon":
+        for col in c.columns:  # type: ignore[union-attr]
+            if ds.column(col).kind != "numeric":
+                raise DatasetError(f"a polygon needs numeric columns; {col!r} is {ds.columns[col].kind}")
+        return
+    info = ds.column(ds.id_column if c.op == "ids" else c.column)
+    dtype = ds.frame[info.name].dtype
+    if c.op == "range":
+        if info.kind not in ("numeric", "datetime"):
+            raise DatasetError(f"'range' needs a numeric or date column; {info.name!r} is {info.kind}")
+        for v in c.value:
+            _literal(info.name, dtype, v)
+    elif c.op == "contains":
+        if info.kind not in _TEXTUAL:
+            raise DatasetError(f"'contains' needs a text column; {info.name!r} is {info.kind}")
+    elif c.op in ("eq", "in", "not_in", "ids"):
+        if info.kind == "embedding":
+            raise DatasetError(f"'{c.op}' cannot compare the embedding column {info.name!r}")
+        for v in c.value if isinstance(c.value, list) else [c.value]:
+            _literal(info.name, dtype, v)
+
+
+def _literal(column: str, dtype: pl.DataType, v: Any) -> Any:
+    """The value as a literal of the column's type, or a :class:`DatasetError` saying which type was expected."""
+    if dtype == pl.Boolean:
+        if isinstance(v, bool):
+            return v
+        expected = "true or false"
+    elif dtype.is_numeric():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return v
+        expected = "a number"
+    elif dtype.is_temporal():
+        if isinstance(v, str):
+            try:
+                return datetime.fromisoformat(v) if dtype != pl.Date else date.fromisoformat(v[:10])
+            except ValueError:
+                pass
+        expected = "an ISO date such as '2024-05-01'"
+    else:
+        if isinstance(v, str):
+            return v
+        expected = "a string"
+    raise DatasetError(f"column {column!r} holds {dtype}; the value {v!r} is not {expected}")
+
+
+def _expression(ds: Dataset, c: Clause) -> pl.Expr:
+    column = ds.id_column if c.op == "ids" else c.column
+    col = pl.col(column)  # type: ignore[arg-type]
+    dtype = ds.frame[column].dtype
+    if c.op == "is_null":
+        return col.is_null() if c.value in (None, True) else col.is_not_null()
+    if c.op == "contains":
+        return col.cast(pl.String).str.to_lowercase().str.contains(c.value.lower(), literal=True)
+    if c.op == "range":
+        low, high = (_literal(column, dtype, v) for v in c.value)  # type: ignore[arg-type]
+        return col.is_between(pl.lit(low), pl.lit(high), closed="both")
+    values = [_literal(column, dtype, v) for v in (c.value if isinstance(c.value, list) else [c.value])]  # type: ignore[arg-type]
+    col, series = _comparable(col, dtype, values)
+    matched = col.is_in(pl.lit(series))
+    return ~matched | col.is_null() if c.op == "not_in" else matched
+
+
+def _comparable(col: pl.Expr, dtype: pl.DataType, values: list[Any]) -> tuple[pl.Expr, pl.Series]:
+    """The column and the values as one type, so ``is_in`` compares like with like."""
+    if isinstance(dtype, pl.Enum):
+        # An unknown category selects nothing rather than failing the cast.
+        known = set(dtype.categories.to_list())
+        return col.cast(pl.String), pl.Series([v for v in values if v in known], dtype=pl.String)
+    if dtype.is_integer() and all(isinstance(v, int) for v in values):
+        return col.cast(pl.Int64), pl.Series(values, dtype=pl.Int64)
+    if dtype.is_numeric():
+        return col.cast(pl.Float64), pl.Series(values, dtype=pl.Float64)
+    return col, pl.Series(values, dtype=dtype)

@@ -1,0 +1,290 @@
+"""Layouts: JSON files of pages of components over one data source, validated with messages written for people.
+
+A bad file is reported as ``layouts/triage.json: pages[0].components[2].props: 'binz' is not a parameter of
+histogram; its parameters are: column, bins, log_y`` and the other layouts still load. The JSON Schema of a layout is
+generated from these models and the registered components' ``Props``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from . import registry
+from .component import Component
+from .dataset import Dataset, DatasetError
+from .engine import Engine
+from .state import Clause, ClauseError, State
+
+__all__ = ["ComponentSpec", "DataSource", "Layout", "LayoutError", "LoadedLayout", "Page", "layout_schema", "load_layout"]
+
+GRID_COLUMNS = 6
+_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataSource(_Strict):
+    """Where a layout's data comes from: a path relative to the layout file, or a built-in demo (``demo:digits``)."""
+
+    source: str = Field(min_length=1)
+    id_column: str | None = None
+    roles: dict[str, str] = Field(default_factory=dict)
+    kinds: dict[str, str] = Field(default_factory=dict)
+
+
+class ComponentSpec(_Strict):
+    """One component on a page: its type, a unique id, its settings and its size on the 6-column grid."""
+
+    type: str
+    id: str = Field(pattern=_ID)
+    title: str | None = None
+    width: int = Field(default=3, ge=1, le=GRID_COLUMNS)
+    height: int = Field(default=2, ge=1, le=6)
+    props: dict[str, Any] = Field(default_factory=dict)
+
+
+class Page(_Strict):
+    title: str = Field(min_length=1)
+    components: list[ComponentSpec] = Field(default_factory=list)
+
+
+class Layout(_Strict):
+    """A composition: title, data, pages of components and an optional initial filter."""
+
+    title: str = Field(min_length=1)
+    description: str = ""
+    data: DataSource
+    filter: list[Clause] = Field(default_factory=list)
+    pages: list[Page] = Field(min_length=1)
+
+
+class LayoutError(ValueError):
+    """A layout that cannot be used. ``errors`` holds one ``path: rule`` line per problem."""
+
+    def __init__(self, file: str, errors: list[str]) -> None:
+        self.file = file
+        self.errors = errors
+        super().__init__("\n".join(f"{file}: {e}" for e in errors))
+
+
+@dataclass
+class LoadedLayout:
+    """A validated layout with its dataset and engine, ready to serve."""
+
+    slug: str
+    path: Path | None
+    layout: Layout
+    dataset: Dataset
+    engine: Engine
+    instances: dict[str, tuple[Component, ComponentSpec]] = field(default_factory=dict)
+
+    def initial_state(self) -> dict[str, Any]:
+        return State(layout=self.slug, filter=self.layout.filter).model_dump(mode="json")
+
+
+def slug_of(path: Path) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "layout"
+
+
+def load_layout(
+    path: str | Path | None = None,
+    *,
+    layout: Layout | dict[str, Any] | None = None,
+    data: Dataset | str | Path | None = None,
+    datasets: dict[str, Dataset] | None = None,
+) -> LoadedLayout:
+    """Read, validate and prepare one layout (from ``path`` or an in-memory ``layout``).
+
+    ``data`` overrides the layout's data source; ``datasets`` shares the datasets already loaded, by source.
+    Raises :class:`LayoutError` naming the file, the JSON path and the rule of every problem found.
+    """
+    file = str(path) if path is not None else "<layout>"
+    if layout is None:
+        raw = _read_json(Path(file), file)
+    else:
+        raw = layout.model_dump(mode="json") if isinstance(layout, Layout) else layout
+    try:
+        model = Layout.model_validate(raw)
+    except ValidationError as exc:
+        raise LayoutError(file, _messages(exc)) from None
+    errors = _check_components(model)
+    if errors:
+        raise LayoutError(file, errors)
+    base = Path(file).parent if path is not None else Path.cwd()
+    try:
+        dataset = _dataset(model.data, data, base, datasets if datasets is not None else {})
+    except DatasetError as exc:
+        raise LayoutError(file, [f"data: {exc}"]) from None
+    slug = slug_of(Path(file)) if path is not None else re.sub(r"[^a-z0-9]+", "-", model.title.lower()).strip("-")
+    loaded = LoadedLayout(slug, Path(file) if path is not None else None, model, dataset, Engine(dataset))
+    errors = _check_against_data(loaded)
+    if errors:
+        raise LayoutError(file, errors)
+    return loaded
+
+
+def _read_json(path: Path, file: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LayoutError(file, ["no such file"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LayoutError(file, [f"cannot be read: {exc}"]) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LayoutError(file, [f"line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}"]) from None
+
+
+def json_path(loc: tuple[int | str, ...]) -> str:
+    """``('pages', 0, 'components', 2)`` as ``pages[0].components[2]``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _messages(exc: ValidationError, prefix: tuple[int | str, ...] = (), owner: str = "") -> list[str]:
+    """pydantic's errors as ``path: rule`` lines; an unknown key names the valid ones, as a person needs."""
+    lines = []
+    for err in exc.errors()[:10]:
+        loc = prefix + tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            *parent, key = loc
+            what, model = _owner_of(tuple(err["loc"])[:-1], owner)
+            valid = ", ".join(model.model_fields) if model is not None else "(see 'symphony-dash schema')"
+            lines.append(f"{json_path(tuple(parent))}: {key!r} is not a parameter of {what}; its parameters are: {valid}")
+        elif err["type"] == "missing":
+            lines.append(f"{json_path(loc)}: is required")
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+            lines.append(f"{json_path(loc)}: {err['msg']}{shown}")
+    return lines
+
+
+_MODELS_AT: dict[tuple[str, ...], tuple[str, type[BaseModel]]] = {
+    (): ("a layout", Layout),
+    ("data",): ("data", DataSource),
+    ("pages",): ("a page", Page),
+    ("pages", "components"): ("a component", ComponentSpec),
+    ("filter",): ("a clause", Clause),
+}
+
+
+def _owner_of(parent: tuple[int | str, ...], component_type: str) -> tuple[str, type[BaseModel] | None]:
+    """Which model an unknown key was found in: a component's ``Props``, or a part of the layout."""
+    if component_type:
+        cls = registry.get(component_type)
+        return component_type, cls.Props if cls is not None else None
+    return _MODELS_AT.get(tuple(p for p in parent if isinstance(p, str)), ("this object", None))
+
+
+def _check_components(model: Layout) -> list[str]:
+    errors: list[str] = []
+    seen: dict[str, str] = {}
+    types = registry.component_types()
+    for p, page in enumerate(model.pages):
+        for c, spec in enumerate(page.components):
+            where = f"pages[{p}].components[{c}]"
+            cls = types.get(spec.type)
+            if cls is None:
+                errors.append(f"{where}.type: {spec.type!r} is not a component type; the types are: {', '.join(types)}")
+                continue
+            if spec.id in seen:
+                errors.append(f"{where}.id: {spec.id!r} is already the id of {seen[spec.id]}; ids must be unique")
+            seen[spec.id] = where
+            try:
+                cls.Props.model_validate(spec.props)
+            except ValidationError as exc:
+                errors.extend(_messages(exc, ("pages", p, "components", c, "props"), owner=spec.type))
+    return errors
+
+
+def _dataset(source: DataSource, override: Dataset | str | Path | None, base: Path, shared: dict[str, Dataset]) -> Dataset:
+    if isinstance(override, Dataset):
+        return override
+    spec = str(override) if override is not None else source.source
+    key = spec if spec.startswith("demo:") else str((base / spec).resolve())
+    options = dict(id_column=source.id_column, roles=source.roles, kinds=source.kinds)  # type: ignore[arg-type]
+    cache_key = f"{key}|{json.dumps(options, sort_keys=True)}"
+    if cache_key in shared:
+        return shared[cache_key]
+    if spec.startswith("demo:"):
+        from . import demo
+
+        name = spec.removeprefix("demo:")
+        if name != "digits":
+            raise DatasetError(f"source: {spec!r} is not a built-in demo; the demos are: demo:digits")
+        frame, media = demo.prepare_digits()
+        dataset = Dataset(frame, name=name, media_root=media, **options)  # type: ignore[arg-type]
+    else:
+        path = Path(key)
+        if not path.exists():
+            raise DatasetError(f"source: no such data file {spec!r} (looked for {path})")
+        dataset = Dataset(path, name=path.stem, **options)  # type: ignore[arg-type]
+    shared[cache_key] = dataset
+    return dataset
+
+
+def _check_against_data(loaded: LoadedLayout) -> list[str]:
+    """Column names in props and the initial filter must exist in the data: say so at load time, not on screen."""
+    errors = []
+    for p, page in enumerate(loaded.layout.pages):
+        for c, spec in enumerate(page.components):
+            cls = registry.get(spec.type)
+            props = cls.Props.model_validate(spec.props)  # type: ignore[union-attr]
+            for name in column_fields(cls.Props):  # type: ignore[union-attr]
+                value = getattr(props, name)
+                for col in value if isinstance(value, list) else [value]:
+                    if col is not None and col not in loaded.dataset.columns:
+                        errors.append(
+                            f"pages[{p}].components[{c}].props.{name}: unknown column {col!r}; "
+                            f"the columns are: {', '.join(loaded.dataset.columns)}"
+                        )
+            loaded.instances[spec.id] = (cls(spec.id, props, loaded.dataset), spec)  # type: ignore[misc]
+    for i, clause in enumerate(loaded.layout.filter):
+        try:
+            loaded.engine.check(clause)
+        except ClauseError as exc:
+            errors.append(f"filter[{i}]: {exc}")
+    return errors
+
+
+def column_fields(props: type[BaseModel]) -> list[str]:
+    """The names of the ``Props`` fields declared with :func:`symphony_dash.Column`."""
+    return [
+        name
+        for name, info in props.model_fields.items()
+        if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("x-symphony") == "column"
+    ]
+
+
+def layout_schema() -> dict[str, Any]:
+    """The JSON Schema of a layout file, with one entry per registered component type and its ``Props``."""
+    specs = []
+    for type_name, cls in registry.component_types().items():
+        specs.append(
+            create_model(
+                f"{cls.__name__}Spec",
+                __base__=ComponentSpec,
+                __doc__=cls.description or f"The {type_name} component.",
+                type=(Literal[type_name], ...),  # type: ignore[valid-type]
+                props=(cls.Props, Field(default_factory=dict)),  # type: ignore[arg-type]
+            )
+        )
+    any_spec = Annotated[Union[tuple(specs)], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007
+    page = create_model("Page", __base__=Page, components=(list[any_spec], Field(default_factory=list)))
+    model = create_model("Layout", __base__=Layout, pages=(list[page], Field(min_length=1)))  # type: ignore[valid-type]
+    schema = model.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "symphony_dash layout"
+    return schema

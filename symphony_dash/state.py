@@ -1,0 +1,227 @@
+"""The shared state: filter clauses, the selection and the group-by columns.
+
+A clause is a plain JSON-able predicate ``{source, op, column | columns, value}`` made by the named constructors below
+(``isin("label", [3, 8])``, ``polygon("x", "y", points)``). The state is small JSON: a lasso is a polygon, not ids.
+Every clause remembers the component that made it, so a view can leave its own clause out (crossfiltering).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = [
+    "Clause",
+    "ClauseError",
+    "State",
+    "between",
+    "contains",
+    "describe",
+    "eq",
+    "ids",
+    "is_null",
+    "isin",
+    "not_in",
+    "parse_state",
+    "polygon",
+]
+
+Op = Literal["eq", "in", "not_in", "range", "is_null", "contains", "polygon", "ids"]
+Scalar = str | int | float | bool
+
+# Bounds that keep a state small and a hostile request cheap to reject.
+MAX_VALUES = 10_000
+MAX_IDS = 100_000
+MAX_VERTICES = 5_000
+MAX_TEXT = 1_000
+
+
+class ClauseError(ValueError):
+    """A clause that cannot be applied: the message names the clause's source, the field and the rule."""
+
+
+class Clause(BaseModel):
+    """One predicate of the filter, or the selection."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(default="python", min_length=1, max_length=200)
+    op: Op
+    column: str | None = Field(default=None, max_length=500)
+    columns: tuple[str, str] | None = None
+    value: Any = None
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("numbers must be finite")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> Clause:
+        _check_shape(self)
+        return self
+
+    def key(self) -> str:
+        """A stable text key of what the clause selects (its source left out), for caching masks."""
+        return self.model_dump_json(exclude={"source"})
+
+
+def _is_scalar(v: Any) -> bool:
+    return isinstance(v, (str, int, float, bool)) and not (isinstance(v, float) and not math.isfinite(v))
+
+
+def _scalars(value: Any, limit: int, what: str) -> None:
+    if not isinstance(value, list):
+        raise ValueError(f"{what} must be a list of values")
+    if len(value) > limit:
+        raise ValueError(f"{what} may hold at most {limit} values, got {len(value)}")
+    if not all(_is_scalar(v) for v in value):
+        raise ValueError(f"{what} must hold only strings, numbers or booleans")
+
+
+def _check_shape(c: Clause) -> None:
+    """The rules of each op that need no schema; column types are checked by the engine."""
+    if c.op == "polygon":
+        if c.columns is None or c.column is not None:
+            raise ValueError("a polygon clause names two columns in 'columns' and no 'column'")
+        pts = c.value
+        if not isinstance(pts, list) or not 3 <= len(pts) <= MAX_VERTICES:
+            raise ValueError(f"a polygon needs between 3 and {MAX_VERTICES} [x, y] points")
+        for p in pts:
+            if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_number(v) for v in p)):
+                raise ValueError("every polygon point must be [x, y] with two finite numbers")
+        return
+    if c.columns is not None:
+        raise ValueError(f"'columns' is only for polygon clauses, not '{c.op}'")
+    if c.op != "ids" and not c.column:
+        raise ValueError(f"a '{c.op}' clause needs a 'column'")
+    if c.op == "eq" and not _is_scalar(c.value):
+        raise ValueError("an 'eq' value must be one string, number or boolean")
+    if c.op in ("in", "not_in"):
+        _scalars(c.value, MAX_VALUES, f"an '{c.op}' value")
+    if c.op == "ids":
+        _scalars(c.value, MAX_IDS, "an 'ids' value")
+    if c.op == "range":
+        v = c.value
+        if not (isinstance(v, list) and len(v) == 2 and all(_is_number(x) or isinstance(x, str) for x in v)):
+            raise ValueError("a 'range' value must be [low, high] with numbers or ISO dates")
+        if type(v[0]) is type(v[1]) and v[0] > v[1]:
+            raise ValueError("a 'range' value must have low <= high")
+    if c.op == "is_null" and c.value not in (None, True, False):
+        raise ValueError("an 'is_null' value must be true (missing) or false (present)")
+    if c.op == "contains" and not (isinstance(c.value, str) and 0 < len(c.value) <= MAX_TEXT):
+        raise ValueError(f"a 'contains' value must be text of 1 to {MAX_TEXT} characters")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def eq(column: str, value: Scalar, source: str = "python") -> Clause:
+    """Rows whose ``column`` equals ``value``."""
+    return Clause(source=source, op="eq", column=column, value=value)
+
+
+def isin(column: str, values: list[Scalar], source: str = "python") -> Clause:
+    """Rows whose ``column`` is one of ``values``."""
+    return Clause(source=source, op="in", column=column, value=list(values))
+
+
+def not_in(column: str, values: list[Scalar], source: str = "python") -> Clause:
+    """Rows whose ``column`` is none of ``values`` (missing values are kept)."""
+    return Clause(source=source, op="not_in", column=column, value=list(values))
+
+
+def between(column: str, low: float | str, high: float | str, source: str = "python") -> Clause:
+    """Rows with ``low <= column <= high``."""
+    return Clause(source=source, op="range", column=column, value=[low, high])
+
+
+def is_null(column: str, missing: bool = True, source: str = "python") -> Clause:
+    """Rows where ``column`` is missing (or, with ``missing=False``, present)."""
+    return Clause(source=source, op="is_null", column=column, value=missing)
+
+
+def contains(column: str, text: str, source: str = "python") -> Clause:
+    """Rows whose ``column`` contains ``text`` (case-insensitive, literal: never a pattern)."""
+    return Clause(source=source, op="contains", column=column, value=text)
+
+
+def polygon(x: str, y: str, points: list[tuple[float, float]], source: str = "python") -> Clause:
+    """Rows whose point ``(x, y)`` lies inside the polygon (a lasso or a box)."""
+    return Clause(source=source, op="polygon", columns=(x, y), value=[[float(a), float(b)] for a, b in points])
+
+
+def ids(values: list[Scalar], source: str = "python") -> Clause:
+    """Rows whose id is one of ``values``."""
+    return Clause(source=source, op="ids", value=list(values))
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, str):
+        return repr(v)
+    return str(v)
+
+
+def _fmt_list(values: list[Any], most: int = 4) -> str:
+    shown = ", ".join(_fmt(v) for v in values[:most])
+    return shown + (f", ... ({len(values)} values)" if len(values) > most else "")
+
+
+def describe(c: Clause) -> str:
+    """The clause as a short readable predicate, for its chip in the toolbar."""
+    col = c.column if c.column and " " not in c.column else f"'{c.column}'"
+    match c.op:
+        case "eq":
+            return f"{col} == {_fmt(c.value)}"
+        case "in":
+            return f"{col} in [{_fmt_list(c.value)}]"
+        case "not_in":
+            return f"{col} not in [{_fmt_list(c.value)}]"
+        case "range":
+            return f"{col} between {_fmt(c.value[0])} and {_fmt(c.value[1])}"
+        case "is_null":
+            return f"{col} is null" if c.value in (None, True) else f"{col} is not null"
+        case "contains":
+            return f"{col} contains {_fmt(c.value)}"
+        case "polygon":
+            return f"lasso on ({c.columns[0]}, {c.columns[1]})"
+        case "ids":
+            n = len(c.value)
+            return f"{n} instance{'s' if n != 1 else ''}"
+    raise AssertionError(c.op)
+
+
+class State(BaseModel):
+    """What every component renders from: the filter, the selection and the group-by columns of one layout."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    layout: str = ""
+    filter: list[Clause] = Field(default_factory=list, max_length=200)
+    selection: Clause | None = None
+    group_by: list[str] = Field(default_factory=list, max_length=10)
+
+    def filter_for(self, component_id: str | None) -> list[Clause]:
+        """The crossfilter rule: a component is filtered by every clause but its own."""
+        return [c for c in self.filter if c.source != component_id]
+
+    def own_clause(self, component_id: str) -> Clause | None:
+        """The component's own filter clause, to draw its brush or highlighted bars."""
+        return next((c for c in self.filter if c.source == component_id), None)
+
+
+def parse_state(data: Any) -> State:
+    """Validate a state sent by a browser; a malformed one raises :class:`ClauseError` with a readable message."""
+    try:
+        return State.model_validate(data or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ClauseError(f"state.{where}: {first['msg']}") from None
