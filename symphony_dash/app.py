@@ -21,6 +21,7 @@ from .component import STATE_ID, Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
 from .layout import Layout, LayoutError, LoadedLayout, load_layout, slug_of
+from .media import register_media_route
 from .state import ClauseError, describe, parse_state
 
 __all__ = ["create_app"]
@@ -67,6 +68,9 @@ def create_app(
             html.Main(id="symphony-page", className="symphony-main"),
         ],
         className="symphony-app",
+    )
+    register_media_route(
+        app.server, {slug: lay.dataset.media_root for slug, lay in loaded.items() if isinstance(lay, LoadedLayout)}
     )
     _register_router(app, loaded)
     _register_toolbar(app, loaded)

@@ -174,9 +174,8 @@ def _write_thumbnails(root: Path, pixels: np.ndarray, relative_paths: Iterable[s
         image_id = int(Path(rel).stem)
         thumbnail = Image.fromarray(gray[image_id]).resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.NEAREST)
         target = root / rel
-        # Rename into place so a reader (or a later existence check) never sees a truncated PNG; the pid keeps two
-        # processes preparing at once (e.g. Dash's debug reloader) from writing into the same temporary file.
-        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        # Rename into place so a reader (or a later existence check) never sees a truncated PNG.
+        partial = _partial_path(target)
         thumbnail.save(partial, format="PNG")
         os.replace(partial, target)
 
@@ -184,9 +183,7 @@ def _write_thumbnails(root: Path, pixels: np.ndarray, relative_paths: Iterable[s
 def _write_atomically(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` so the file is either absent or complete, never half written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Same folder as the target, so os.replace is a rename within one file system and therefore atomic. Not
-    # tempfile.mkstemp: its files are private (0600), which would make a shared cache unreadable to other users.
-    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    partial = _partial_path(path)
     try:
         pq.write_table(table, partial)
         os.replace(partial, path)
@@ -194,6 +191,14 @@ def _write_atomically(table: pa.Table, path: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(partial)
         raise
+
+
+def _partial_path(target: Path) -> Path:
+    """A unique hidden temporary name next to ``target``, to be renamed onto it once completely written."""
+    # Same folder, so os.replace is a rename within one file system and therefore atomic. Unique per writer, because
+    # two processes may prepare at once (Dash's debug reloader starts two). Not tempfile.mkstemp: its files are
+    # private (0600), which would leave a shared cache unreadable to other users.
+    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
 def _read_table(path: Path) -> pd.DataFrame:

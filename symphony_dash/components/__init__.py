@@ -1,5 +1,7 @@
-"""The built-in components, one module each. Importing this package registers them."""
+"""The built-in components, one module each. Importing this package registers every one of them."""
 
-from . import histogram
+from importlib import import_module
+from pkgutil import iter_modules
 
-__all__ = ["histogram"]
+for _module in iter_modules(__path__):
+    import_module(f"{__name__}.{_module.name}")

@@ -1,0 +1,49 @@
+"""Serving instances' media files (images, audio) from a dataset's media folder, and nothing outside it."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import flask
+
+__all__ = ["MEDIA_ROUTE", "media_url", "register_media_route"]
+
+MEDIA_ROUTE = "/symphony-media"
+# Shown in place of a missing file: a grey square that says so, rather than a broken-image icon or an error page.
+PLACEHOLDER = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">'
+    '<rect width="64" height="64" fill="#eef0f3"/><text x="32" y="36" font-size="9" text-anchor="middle" '
+    'fill="#66717f" font-family="sans-serif">missing</text></svg>'
+)
+
+
+def media_url(layout_slug: str, relative_path: str) -> str:
+    """The URL of one media file of a layout's dataset."""
+    return f"{MEDIA_ROUTE}/{quote(layout_slug)}/{quote(str(relative_path))}"
+
+
+def resolve_media(root: Path | None, relative_path: str) -> Path | None:
+    """The file under ``root`` named by ``relative_path``, or ``None`` when it is missing or points outside."""
+    if root is None or not relative_path or "\x00" in relative_path:
+        return None
+    base = root.resolve()
+    target = (base / relative_path).resolve()  # resolves '..' and links, so escapes are seen below
+    if not target.is_relative_to(base) or not target.is_file():
+        return None
+    return target
+
+
+def register_media_route(server: flask.Flask, media_roots: dict[str, Path | None]) -> None:
+    """Serve ``/symphony-media/<layout>/<path>`` from each layout's media root."""
+
+    def serve(layout: str, path: str) -> Any:
+        target = resolve_media(media_roots.get(layout), path)
+        if target is None:
+            return flask.Response(PLACEHOLDER, status=404, mimetype="image/svg+xml")
+        mimetype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        return flask.send_file(target, mimetype=mimetype, max_age=3600)
+
+    server.add_url_rule(f"{MEDIA_ROUTE}/<layout>/<path:path>", "symphony_media", serve)
