@@ -206,6 +206,7 @@ def _toolbar(lay: LoadedLayout, group_by: list[str]) -> html.Div:
     groupable = [c.name for c in lay.dataset.columns.values() if c.kind == "categorical"]
     return html.Div(
         [
+            dcc.Store(id="symphony-page-mounted", data=lay.slug),
             html.Span(id="symphony-count", className="symphony-count"),
             html.Div(id="symphony-chips", className="symphony-chips"),
             html.Button("Clear all", id={"type": "symphony-clear", "index": 0}, className="symphony-clear"),
@@ -227,8 +228,9 @@ def _register_toolbar(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLay
         Output("symphony-count", "children"),
         Output("symphony-chips", "children"),
         Input(STATE_ID, "data"),
+        Input("symphony-page-mounted", "data"),  # fires when a page is shown, even if the state did not change
     )
-    def toolbar(state_data: Any) -> tuple[Any, Any]:
+    def toolbar(state_data: Any, _: Any) -> tuple[Any, Any]:
         try:
             state = parse_state(state_data)
             lay = loaded.get(state.layout)

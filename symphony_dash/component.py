@@ -6,7 +6,8 @@ A component declares
 - ``layout()``: its Dash skeleton, with ids from ``self.id("graph")``;
 - ``outputs`` / ``inputs``: which props of that skeleton ``render`` fills and which extra ones re-render it;
 - ``render(view)``: what it shows for the current state (``view.data`` is the engine under the crossfilter);
-- ``events`` and ``on_event(name, value, view)`` if it filters or selects: turn a UI event into a clause.
+- ``events`` and ``on_event(name, value, view)`` if it filters or selects: turn a UI event into a clause;
+- ``clientside`` (rarely): JavaScript for what only the browser can do, such as resetting a grid's row cache.
 
 The base class makes the ids, registers one pattern-matching (``MATCH``) callback per component type for every
 instance, leaves a component's own clause out of its filter, and shows an error card in the component's own box when
@@ -38,7 +39,7 @@ from .dataset import Dataset, DatasetError
 from .engine import Engine, Query
 from .state import Clause, ClauseError, State as SymphonyState, parse_state
 
-__all__ = ["API_VERSION", "Column", "Component", "Event", "Props", "Slot", "View"]
+__all__ = ["API_VERSION", "Clientside", "Column", "Component", "Event", "Props", "Slot", "View"]
 
 API_VERSION = 1
 """The version of this contract; a plugin built for another one is refused with a message saying so."""
@@ -76,6 +77,21 @@ class Event:
 
     slot: Slot
     kind: Literal["filter", "selection"] = "filter"
+
+
+@dataclass(frozen=True)
+class Clientside:
+    """JavaScript run in the browser, with no server round trip, when one of ``inputs`` changes.
+
+    ``function`` is the source of ``function(...inputs, ...state)`` returning the value of ``output``; the slots are
+    this instance's (``dash_clientside.callback_context.outputs_list.id`` is the output's id). For what only the
+    browser can do, such as calling a grid's API.
+    """
+
+    function: str
+    output: Slot
+    inputs: tuple[Slot, ...]
+    state: tuple[Slot, ...] = ()
 
 
 @dataclass
@@ -132,6 +148,7 @@ class Component:
     outputs: ClassVar[Sequence[Slot]] = ()
     inputs: ClassVar[Sequence[Slot]] = ()
     events: ClassVar[Mapping[str, Event]] = {}
+    clientside: ClassVar[Sequence[Clientside]] = ()
 
     def __init__(self, component_id: str, props: BaseModel, dataset: Dataset) -> None:
         self.component_id = component_id
@@ -207,7 +224,8 @@ class Component:
         outputs = [Output(cls.ids(s.sub), s.prop) for s in cls.outputs] + [Output(cls.ids("error"), "children")]
         extra = [Input(cls.ids(s.sub), s.prop) for s in cls.inputs]
 
-        @app.callback(outputs, Input(STATE_ID, "data"), *extra, State(cls.ids("props"), "data"))
+        # The props store is an Input so that an instance renders when its page is mounted and when it is edited.
+        @app.callback(outputs, Input(STATE_ID, "data"), *extra, Input(cls.ids("props"), "data"))
         def render(state_data: Any, *args: Any) -> list[Any]:
             *values, props_data = args
             try:
@@ -225,6 +243,14 @@ class Component:
             result = list(result) if len(cls.outputs) > 1 else [result]
             return [*result, None]
 
+        for hook in cls.clientside:
+            app.clientside_callback(
+                hook.function,
+                Output(cls.ids(hook.output.sub), hook.output.prop),
+                [Input(cls.ids(s.sub), s.prop) for s in hook.inputs],
+                [State(cls.ids(s.sub), s.prop) for s in hook.state],
+            )
+
         if not cls.events:
             return
         event_names = list(cls.events)
@@ -232,17 +258,21 @@ class Component:
         @app.callback(
             Output(cls.ids("clause"), "data"),
             [Input(cls.ids(e.slot.sub), e.slot.prop) for e in cls.events.values()],
+            # The extra inputs come along as state, so an event can be read against them (e.g. the page shown).
+            [State(cls.ids(s.sub), s.prop) for s in cls.inputs],
             State(STATE_ID, "data"),
             State(cls.ids("props"), "data"),
             prevent_initial_call=True,
         )
         def emit(*args: Any) -> dict[str, Any]:
             *values, state_data, props_data = args
+            values, extra = values[: len(event_names)], values[len(event_names) :]
             instance, engine = resolve(cls, props_data)
             trigger = _trigger()
             name = next((n for n in event_names if cls.events[n].slot.name == trigger), event_names[0])
             value = values[event_names.index(name)]
-            view = View(instance.component_id, instance.dataset, engine, parse_state(state_data), {}, trigger)
+            inputs = {s.name: v for s, v in zip(cls.inputs, extra, strict=True)}
+            view = View(instance.component_id, instance.dataset, engine, parse_state(state_data), inputs, trigger)
             try:
                 clause = instance.on_event(name, value, view)
             except (ClauseError, DatasetError, ValidationError, ValueError, KeyError, TypeError) as exc:

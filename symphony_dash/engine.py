@@ -12,8 +12,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -24,6 +25,8 @@ from .state import Clause, ClauseError
 __all__ = ["Engine", "Query"]
 
 _TEXTUAL = ("categorical", "text", "image", "audio", "id")
+_INT64 = (-(2**63), 2**63 - 1)
+_UINT64 = (0, 2**64 - 1)
 
 
 class Engine:
@@ -233,12 +236,15 @@ def _literal(column: str, dtype: pl.DataType, v: Any) -> Any:
         expected = "true or false"
     elif dtype.is_numeric():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return v
+            # A browser sends 1e20 as a whole number: beyond 64 bits polars has no integer type for it.
+            return v if isinstance(v, float) or _INT64[0] <= v <= _UINT64[1] else float(v)
         expected = "a number"
     elif dtype.is_temporal():
         if isinstance(v, str):
             try:
-                return datetime.fromisoformat(v) if dtype != pl.Date else date.fromisoformat(v[:10])
+                if dtype == pl.Date:
+                    return date.fromisoformat(v[:10])
+                return _in_zone(datetime.fromisoformat(v), getattr(dtype, "time_zone", None))
             except ValueError:
                 pass
         expected = "an ISO date such as '2024-05-01'"
@@ -247,6 +253,16 @@ def _literal(column: str, dtype: pl.DataType, v: Any) -> Any:
             return v
         expected = "a string"
     raise DatasetError(f"column {column!r} holds {dtype}; the value {v!r} is not {expected}")
+
+
+def _in_zone(moment: datetime, zone: str | None) -> datetime:
+    """The moment as the column holds it: polars refuses to compare naive with zoned times.
+
+    A naive moment is read in the column's time zone; a zoned one is converted to it (to UTC for a naive column).
+    """
+    if zone is None:
+        return moment if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.replace(tzinfo=ZoneInfo(zone)) if moment.tzinfo is None else moment.astimezone(ZoneInfo(zone))
 
 
 def _expression(ds: Dataset, c: Clause) -> pl.Expr:
@@ -262,7 +278,7 @@ def _expression(ds: Dataset, c: Clause) -> pl.Expr:
         return col.is_between(pl.lit(low), pl.lit(high), closed="both")
     values = [_literal(column, dtype, v) for v in (c.value if isinstance(c.value, list) else [c.value])]  # type: ignore[arg-type]
     col, series = _comparable(col, dtype, values)
-    matched = col.is_in(pl.lit(series))
+    matched = col.is_in(series)
     return ~matched | col.is_null() if c.op == "not_in" else matched
 
 
@@ -273,7 +289,9 @@ def _comparable(col: pl.Expr, dtype: pl.DataType, values: list[Any]) -> tuple[pl
         known = set(dtype.categories.to_list())
         return col.cast(pl.String), pl.Series([v for v in values if v in known], dtype=pl.String)
     if dtype.is_integer() and all(isinstance(v, int) for v in values):
-        return col.cast(pl.Int64), pl.Series(values, dtype=pl.Int64)
+        # A whole number outside the 64-bit range of the column cannot equal any of its values.
+        target, (low, high) = (pl.UInt64, _UINT64) if dtype == pl.UInt64 else (pl.Int64, _INT64)
+        return col.cast(target), pl.Series([v for v in values if low <= v <= high], dtype=target)
     if dtype.is_numeric():
         return col.cast(pl.Float64), pl.Series(values, dtype=pl.Float64)
     return col, pl.Series(values, dtype=dtype)

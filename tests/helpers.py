@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+from dash.testing.wait import until
+from selenium.common.exceptions import StaleElementReferenceException
+
+T = TypeVar("T")
 
 
 def css(type_name: str, sub: str, index: str) -> str:
@@ -19,9 +25,15 @@ def count_text(dash_duo: Any) -> str:
     return dash_duo.find_element("#symphony-count").text
 
 
+def settle(dash_duo: Any, timeout: float = 10) -> None:
+    """Wait until no callback is in flight, so the next click lands on the final page rather than a stale one."""
+    until(dash_duo._wait_for_callbacks, timeout=timeout, poll=0.05)
+
+
 def wait_count(dash_duo: Any, shown: int, total: int, timeout: float = 10) -> None:
-    """Wait until the toolbar reads 'shown of total instances'."""
+    """Wait until the toolbar reads 'shown of total instances' and every view has caught up."""
     dash_duo.wait_for_text_to_equal("#symphony-count", f"{shown:,} of {total:,} instances", timeout=timeout)
+    settle(dash_duo, timeout)
 
 
 def toy_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -42,3 +54,15 @@ def toy_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
             "text": [f"sample {i} of class {v}" for i, v in enumerate(label)],
         }
     )
+
+
+def retry_stale(action: Callable[[], T], attempts: int = 8) -> T:
+    """Run a browser action again when Plotly or Dash replaced the element under it (a redraw in progress)."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except StaleElementReferenceException:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.15)
+    raise AssertionError("unreachable")

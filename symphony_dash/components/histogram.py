@@ -43,6 +43,7 @@ class Histogram(Component):
     def render(self, view: View) -> go.Figure:
         p = self.props
         own = view.own
+        lo = hi = None
         if self.categorical:
             x, counts, totals, keys = self._categories(view)
             chosen = set(own.value) if own is not None and own.op == "in" else None
@@ -65,9 +66,13 @@ class Histogram(Component):
             marker_color=[style.ACCENT if a else style.INACTIVE for a in active],
             name="filtered",
             hovertemplate="%{x}: %{y:,}<extra></extra>",
+            unselected={"marker": {"opacity": 1}},  # the colours above already say what is chosen
         )
         fig.update_layout(
-            style.base_layout(uirevision=own.key() if own else "none"),
+            # A constant uirevision keeps the person's brush through re-renders; the brush itself is drawn from the
+            # state, so removing the chip clears it (a new uirevision would clear it too, and fire a deselect).
+            style.base_layout(uirevision="histogram"),
+            selections=[_brush(lo, hi)] if lo is not None else [],
             barmode="overlay",
             bargap=0.08,
             dragmode="select" if not self.categorical else False,
@@ -113,3 +118,7 @@ class Histogram(Component):
     @property
     def _data_trace(self) -> int:
         return 1 if self.props.show_unfiltered else 0
+
+
+def _brush(lo: float, hi: float) -> dict[str, Any]:
+    return {"type": "rect", "xref": "x", "yref": "y domain", "x0": lo, "x1": hi, "y0": 0, "y1": 1}

@@ -1,0 +1,165 @@
+"""Browser tests of the core wiring: linked views through the central store, chips, independent instances,
+an error card in one box, and a broken layout on its own page (dash.testing, headless Chromium)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from dash import html
+from helpers import css, retry_stale, wait_count
+from selenium.webdriver.common.action_chains import ActionChains
+
+from symphony_dash import Component, Props, Slot, create_app, register
+from symphony_dash.demo import prepare_digits
+
+FRAME, _ = prepare_digits()
+TOTAL = len(FRAME)
+
+
+@register
+class Exploding(Component):
+    """A component that always fails, to show that its error stays in its own box."""
+
+    type = "test-exploding"
+    Props = Props
+    outputs = (Slot("text", "children"),)
+
+    def layout(self) -> html.Div:
+        return html.Div(id=self.id("text"))
+
+    def render(self, view):  # noqa: ANN001, ANN201
+        raise RuntimeError("this component is broken on purpose")
+
+
+def _layouts() -> list[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="symphony-layouts-"))
+    good = {
+        "title": "Core test",
+        "data": {"source": "demo:digits"},
+        "pages": [
+            {
+                "title": "Main",
+                "components": [
+                    {"type": "histogram", "id": "label", "props": {"column": "label"}},
+                    {"type": "histogram", "id": "pred", "props": {"column": "prediction"}},
+                    {"type": "histogram", "id": "conf", "props": {"column": "confidence", "bins": 20}},
+                    {"type": "test-exploding", "id": "boom", "width": 2, "height": 1},
+                ],
+            },
+            {"title": "Second", "components": [{"type": "histogram", "id": "ink", "props": {"column": "ink"}}]},
+        ],
+    }
+    broken = {"title": "Broken", "data": {"source": "demo:digits"}, "pages": [
+        {"title": "P", "components": [{"type": "histogram", "id": "h", "props": {"column": "label", "binz": 3}}]}
+    ]}
+    (folder / "a_core.json").write_text(json.dumps(good))
+    (folder / "b_broken.json").write_text(json.dumps(broken))
+    return [folder / "a_core.json", folder / "b_broken.json"]
+
+
+APP = create_app(_layouts())
+
+
+def click_bar(dash_duo, component_id: str, bar: int) -> None:  # noqa: ANN001
+    """Click the ``bar``-th bar of the filtered (top) trace of a histogram, as a person would."""
+
+    def click() -> None:
+        graph = dash_duo.find_element(css("histogram", "graph", component_id))
+        paths = graph.find_elements("css selector", ".trace.bars")[-1].find_elements("css selector", "path")
+        ActionChains(dash_duo.driver).move_to_element(paths[bar]).pause(0.2).click().perform()
+
+    retry_stale(click)
+
+
+def filtered_counts(dash_duo, component_id: str) -> list[int]:  # noqa: ANN001
+    """The bar heights of a histogram's filtered trace, read from the figure the browser drew."""
+    script = (
+        "const g = document.querySelector(arguments[0]).querySelector('.js-plotly-plot');"
+        "const t = g._fullData[g._fullData.length - 1]; return Array.from(t.y);"
+    )
+    return [int(v) for v in dash_duo.driver.execute_script(script, css('histogram', 'graph', component_id))]
+
+
+def chip_texts(dash_duo) -> list[str]:  # noqa: ANN001
+    return [e.text for e in dash_duo.find_elements("#symphony-chips .symphony-chip-text")]
+
+
+def test_core001_bar_click_filters_other_views_and_chip_restores(dash_duo) -> None:  # noqa: ANN001
+    dash_duo.start_server(APP)
+    wait_count(dash_duo, TOTAL, TOTAL)
+    before = filtered_counts(dash_duo, "pred")
+    click_bar(dash_duo, "label", 3)
+    threes = FRAME[FRAME.label == 3]
+    wait_count(dash_duo, len(threes), TOTAL)
+    assert chip_texts(dash_duo) == ["label in [3]"]
+    dash_duo.wait_for_text_to_equal(css("test-exploding", "error", "boom") + " strong", "test-exploding 'boom' could not render")
+    # The prediction histogram now counts the predictions of the 3s only; the label histogram keeps all its bars.
+    expected = threes.prediction.value_counts()
+    pred = dict(zip(range(10), filtered_counts(dash_duo, "pred"), strict=True))
+    assert pred == {d: int(expected.get(d, 0)) for d in range(10)}
+    assert filtered_counts(dash_duo, "label") == [int((FRAME.label == d).sum()) for d in range(10)]
+    assert sum(filtered_counts(dash_duo, "conf")) == len(threes)
+
+    dash_duo.find_element("#symphony-chips .symphony-chip-remove").click()
+    wait_count(dash_duo, TOTAL, TOTAL)
+    assert chip_texts(dash_duo) == []
+    assert filtered_counts(dash_duo, "pred") == before
+
+
+def test_core002_two_histograms_emit_independent_clauses(dash_duo) -> None:  # noqa: ANN001
+    dash_duo.start_server(APP)
+    wait_count(dash_duo, TOTAL, TOTAL)
+    click_bar(dash_duo, "label", 8)
+    wait_count(dash_duo, int((FRAME.label == 8).sum()), TOTAL)
+    click_bar(dash_duo, "pred", 1)
+    both = FRAME[(FRAME.label == 8) & (FRAME.prediction == 1)]
+    wait_count(dash_duo, len(both), TOTAL)
+    assert chip_texts(dash_duo) == ["label in [8]", "prediction in [1]"]
+    # A second click on a chosen category takes it out again; the other clause stays.
+    click_bar(dash_duo, "label", 8)
+    wait_count(dash_duo, int((FRAME.prediction == 1).sum()), TOTAL)
+    assert chip_texts(dash_duo) == ["prediction in [1]"]
+    dash_duo.find_element(".symphony-clear").click()
+    wait_count(dash_duo, TOTAL, TOTAL)
+
+
+def test_core003_brush_makes_a_range_and_survives_page_navigation(dash_duo) -> None:  # noqa: ANN001
+    dash_duo.start_server(APP)
+    wait_count(dash_duo, TOTAL, TOTAL)
+
+    def brush() -> None:
+        drag = dash_duo.find_element(css("histogram", "graph", "conf")).find_element("css selector", ".nsewdrag")
+        width, height = drag.size["width"], drag.size["height"]
+        # selenium 4.2 measures the offset from the element's top-left corner.
+        chain = ActionChains(dash_duo.driver).move_to_element_with_offset(drag, int(width * 0.55), height // 2)
+        chain.click_and_hold().pause(0.1)
+        for _ in range(6):  # Plotly draws the brush from the mouse moves between press and release
+            chain.move_by_offset(int(width * 0.05), 0).pause(0.05)
+        chain.release().perform()
+
+    retry_stale(brush)
+    dash_duo.wait_for_contains_text("#symphony-chips", "confidence between")
+    low, high = (float(v) for v in chip_texts(dash_duo)[0].removeprefix("confidence between ").split(" and "))
+    inside = int(FRAME.confidence.between(low, high).sum())
+    assert 0 < inside < TOTAL
+    # The chip rounds to 4 digits; the count is exact, so allow the rows that sit on a rounded edge.
+    shown = int(dash_duo.find_element("#symphony-count b").text.replace(",", ""))
+    assert abs(shown - inside) <= int(FRAME.confidence.between(low - 1e-3, high + 1e-3).sum()) - inside
+
+    dash_duo.find_element(".symphony-tab:not(.active)").click()
+    dash_duo.wait_for_element(css("histogram", "graph", "ink") + " .bars")
+    dash_duo.wait_for_contains_text("#symphony-chips", "confidence between")
+    assert dash_duo.find_element("#symphony-count b").text.replace(",", "") == str(shown)
+
+
+def test_core004_broken_layout_shows_its_errors_and_others_work(dash_duo) -> None:  # noqa: ANN001
+    dash_duo.start_server(APP)
+    dash_duo.wait_for_element("#nav-b-broken").click()
+    dash_duo.wait_for_contains_text(".symphony-error-page", "could not be loaded")
+    text = dash_duo.find_element(".symphony-errors").text
+    assert "b_broken.json: pages[0].components[0].props: 'binz' is not a parameter of histogram" in text
+    dash_duo.find_element("#nav-a-core").click()
+    wait_count(dash_duo, TOTAL, TOTAL)
+    assert dash_duo.get_logs() == [] or all("symphony" not in e["message"] for e in dash_duo.get_logs())
