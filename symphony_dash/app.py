@@ -94,7 +94,9 @@ def create_app(
         props = cls.Props.model_validate(props_data.get("props") or {})
         return cls(props_data["id"], props, target.dataset), target.engine
 
-    types_used = {spec.type for lay in loaded.values() if isinstance(lay, LoadedLayout) for _, spec in lay.instances.values()}
+    types_used = {
+        spec.type for lay in loaded.values() if isinstance(lay, LoadedLayout) for _, spec in lay.instances.values()
+    }
     for type_name in sorted(types_used):
         registry.get(type_name).register_callbacks(app, resolve)  # type: ignore[union-attr]
     return app
@@ -180,7 +182,11 @@ def _page_index(lay: LoadedLayout, part: str | None) -> int:
 def _page(lay: LoadedLayout, index: int, group_by: list[str]) -> html.Div:
     page = lay.layout.pages[index]
     tabs = [
-        dcc.Link(p.title, href=f"/{lay.slug}/{slug_of(Path(p.title))}", className="symphony-tab" + (" active" if i == index else ""))
+        dcc.Link(
+            p.title,
+            href=f"/{lay.slug}/{slug_of(Path(p.title))}",
+            className="symphony-tab" + (" active" if i == index else ""),
+        )
         for i, p in enumerate(lay.layout.pages)
     ]
     boxes = []
@@ -241,7 +247,9 @@ def _register_toolbar(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLay
             return html.Span(str(exc), className="symphony-state-error", role="alert"), []
         chips = [_chip(describe(c), f"filter:{c.source}", c.source) for c in state.filter]
         if state.selection is not None:
-            chips.append(_chip(f"selected: {describe(state.selection)}", "selection", state.selection.source, "selection"))
+            chips.append(
+                _chip(f"selected: {describe(state.selection)}", "selection", state.selection.source, "selection")
+            )
         count = [html.B(f"{shown:,}"), f" of {len(lay.dataset):,} instances"]
         return count, chips
 
@@ -250,7 +258,9 @@ def _chip(text: str, key: str, source: str, kind: str = "filter") -> html.Span:
     return html.Span(
         [
             html.Span(text, className="symphony-chip-text", title=f"made by {source}"),
-            html.Button("×", id={"type": "symphony-chip", "index": key}, className="symphony-chip-remove", title="Remove"),
+            html.Button(
+                "×", id={"type": "symphony-chip", "index": key}, className="symphony-chip-remove", title="Remove"
+            ),
         ],
         className=f"symphony-chip {kind}",
     )
@@ -261,7 +271,9 @@ def _error_page(lay: BrokenLayout) -> html.Div:
         [
             html.H1(f"Layout '{lay.slug}' could not be loaded"),
             html.P("Fix these problems in the file and restart the app; the other layouts work meanwhile."),
-            html.Ul([html.Li(html.Code(f"{lay.error.file}: {e}")) for e in lay.error.errors], className="symphony-errors"),
+            html.Ul(
+                [html.Li(html.Code(f"{lay.error.file}: {e}")) for e in lay.error.errors], className="symphony-errors"
+            ),
         ],
         className="symphony-error-page",
         role="alert",

@@ -31,13 +31,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import dash
-from dash import ALL, MATCH, Input, Output, State, dcc, html
+from dash import MATCH, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .dataset import Dataset, DatasetError
 from .engine import Engine, Query
-from .state import Clause, ClauseError, State as SymphonyState, parse_state
+from .state import Clause, ClauseError, parse_state
+from .state import State as SymphonyState
 
 __all__ = ["API_VERSION", "Clientside", "Column", "Component", "Event", "Props", "Slot", "View"]
 
@@ -176,7 +177,7 @@ class Component:
         return {"type": f"symphony-{self.type}", "sub": sub, "index": self.component_id}
 
     def clause(self, op: str, **fields: Any) -> Clause:
-        """A clause made by this component (its ``source`` set), e.g. ``self.clause("in", column="label", value=[3])``."""
+        """A clause made by this component (its ``source`` set): ``self.clause("in", column="label", value=[3])``."""
         return Clause(source=self.component_id, op=op, **fields)  # type: ignore[arg-type]
 
     def resolve(self, field_name: str, role: str) -> str:
@@ -238,7 +239,7 @@ class Component:
                 result = instance.render(view)
             except PreventUpdate:
                 raise
-            except Exception as exc:  # noqa: BLE001 - one component failing must not break the page
+            except Exception as exc:
                 return [dash.no_update] * len(cls.outputs) + [error_card(cls.type, _index(), exc)]
             result = list(result) if len(cls.outputs) > 1 else [result]
             return [*result, None]

@@ -25,6 +25,8 @@ from .state import Clause, ClauseError
 __all__ = ["Engine", "Query"]
 
 _TEXTUAL = ("categorical", "text", "image", "audio", "id")
+# Columns with more distinct values than this are counted by polars' group-by instead of a cached code table.
+MAX_LEVELS = 100_000
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64 = (0, 2**64 - 1)
 
@@ -36,6 +38,7 @@ class Engine:
         self.dataset = dataset
         self._masks: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
         self._extents: dict[str, tuple[float, float]] = {}
+        self._codes: dict[tuple[str, int | None], Any] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -94,6 +97,45 @@ class Engine:
             self._extents[column] = (lo, hi)
         return lo, hi
 
+    def codes(self, column: str, bins: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's bin of a numeric column (``bins`` for missing) and the bin edges, computed once per column.
+
+        Counting a filter's rows per bin is then a ``bincount`` over the mask: no sort, no pass over floats.
+        """
+        key = (column, bins)
+        with self._lock:
+            if key in self._codes:
+                return self._codes[key]  # type: ignore[return-value]
+        lo, hi = self.extent(column)
+        edges = np.linspace(lo, hi, bins + 1)
+        values = self.dataset.frame[column].cast(pl.Float64).fill_nan(None).to_numpy()
+        with np.errstate(invalid="ignore"):
+            scaled = np.floor((values - lo) * (bins / (hi - lo)))
+        codes = np.where(np.isnan(scaled), bins, np.clip(scaled, 0, bins - 1)).astype(np.int32)
+        with self._lock:
+            self._codes[key] = (codes, edges)
+        return codes, edges
+
+    def levels(self, column: str) -> tuple[np.ndarray, pl.Series] | None:
+        """Each row's index into the sorted distinct values of a column (their count for missing), computed once.
+
+        ``None`` for a column with too many distinct values to count this way (free text, ids).
+        """
+        key = (column, None)
+        with self._lock:
+            if key in self._codes:
+                return self._codes[key]  # type: ignore[return-value]
+        series = self.dataset.frame[column]
+        values = series.drop_nulls().unique().sort()
+        if values.len() > MAX_LEVELS:
+            entry = None
+        else:
+            codes = series.rank("dense").cast(pl.Int64).fill_null(values.len() + 1).to_numpy() - 1
+            entry = (codes.astype(np.int32), values)
+        with self._lock:
+            self._codes[key] = entry  # type: ignore[assignment]
+        return entry
+
     def _inside(self, c: Clause) -> np.ndarray:
         x, y = (self.dataset.frame[col].cast(pl.Float64).to_numpy() for col in c.columns)  # type: ignore[union-attr]
         return points_in_polygon(x, y, np.asarray(c.value, dtype=np.float64))
@@ -121,35 +163,42 @@ class Query:
     def histogram(self, column: str, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
         """``(edges, counts)`` of a numeric column, with bin edges fixed by the whole table's extent."""
         self._numeric(column)
-        lo, hi = self.engine.extent(column)
-        edges = np.linspace(lo, hi, int(bins) + 1)
-        values = self.frame([column])[column].cast(pl.Float64).drop_nulls().drop_nans().to_numpy()
-        counts, _ = np.histogram(values, bins=edges)
-        return edges, counts
+        codes, edges = self.engine.codes(column, int(bins))
+        return edges, self._bincount(codes, len(edges) - 1)
 
     def value_counts(self, column: str, limit: int | None = 50) -> pl.DataFrame:
         """Counts per value (``value``, ``count``), most frequent first, at most ``limit`` rows."""
         self.dataset.column(column)
-        counts = (
-            self.frame([column])
-            .group_by(column)
-            .len(name="count")
-            .rename({column: "value"})
-            .sort(["count", "value"], descending=[True, False], nulls_last=True)
-        )
+        levels = self.engine.levels(column)
+        if levels is None:  # too many distinct values for a code table: let polars group them
+            counts = self.frame([column]).group_by(column).len(name="count").rename({column: "value"})
+        else:
+            codes, values = levels
+            n = self._bincount(codes, len(values) + 1)
+            counts = pl.DataFrame({"value": values.extend(pl.Series([None], dtype=values.dtype)), "count": n})
+            counts = counts.filter(pl.col("count") > 0).with_columns(pl.col("count").cast(pl.UInt32))
+        counts = counts.sort(["count", "value"], descending=[True, False], nulls_last=True)
         return counts.head(limit) if limit else counts
+
+    def _bincount(self, codes: np.ndarray, size: int) -> np.ndarray:
+        """Counts per code of the rows that pass the filter: one pass over a small integer array."""
+        picked = codes if self._mask is None else codes[self._mask]
+        return np.bincount(picked, minlength=size + 1)[:size]
 
     def confusion(self, label: str, prediction: str) -> pl.DataFrame:
         """Counts per (``label``, ``prediction``) pair."""
         return self.frame([label, prediction]).group_by([label, prediction]).len(name="count")
 
     def bins2d(self, x: str, y: str, size: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """A ``size`` x ``size`` grid of counts of ``(x, y)`` (rows are y), with edges from the whole table."""
+        """Counts of ``(x, y)`` on a ``size`` x ``size`` grid as ``(counts, y_edges, x_edges)``: rows are y.
+
+        The edges span the whole table, so the grid stays put while the filter changes.
+        """
         for col in (x, y):
             self._numeric(col)
         (x0, x1), (y0, y1) = self.engine.extent(x), self.engine.extent(y)
         xy = self.frame([x, y]).cast(pl.Float64).drop_nulls().to_numpy()
-        counts, xe, ye = np.histogram2d(xy[:, 1], xy[:, 0], bins=int(size), range=[[y0, y1], [x0, x1]])
+        counts, ye, xe = np.histogram2d(xy[:, 1], xy[:, 0], bins=int(size), range=[[y0, y1], [x0, x1]])
         return counts, ye, xe
 
     def rows(

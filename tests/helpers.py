@@ -17,7 +17,9 @@ T = TypeVar("T")
 
 def css(type_name: str, sub: str, index: str) -> str:
     """The CSS selector of a component element: Dash writes pattern ids as compact JSON with sorted keys."""
-    ident = json.dumps({"index": index, "sub": sub, "type": f"symphony-{type_name}"}, separators=(",", ":"), sort_keys=True)
+    ident = json.dumps(
+        {"index": index, "sub": sub, "type": f"symphony-{type_name}"}, separators=(",", ":"), sort_keys=True
+    )
     return f"[id='{ident}']"
 
 

@@ -29,7 +29,7 @@ class Exploding(Component):
     def layout(self) -> html.Div:
         return html.Div(id=self.id("text"))
 
-    def render(self, view):  # noqa: ANN001, ANN201
+    def render(self, view):
         raise RuntimeError("this component is broken on purpose")
 
 
@@ -51,9 +51,13 @@ def _layouts() -> list[Path]:
             {"title": "Second", "components": [{"type": "histogram", "id": "ink", "props": {"column": "ink"}}]},
         ],
     }
-    broken = {"title": "Broken", "data": {"source": "demo:digits"}, "pages": [
-        {"title": "P", "components": [{"type": "histogram", "id": "h", "props": {"column": "label", "binz": 3}}]}
-    ]}
+    broken = {
+        "title": "Broken",
+        "data": {"source": "demo:digits"},
+        "pages": [
+            {"title": "P", "components": [{"type": "histogram", "id": "h", "props": {"column": "label", "binz": 3}}]}
+        ],
+    }
     (folder / "a_core.json").write_text(json.dumps(good))
     (folder / "b_broken.json").write_text(json.dumps(broken))
     return [folder / "a_core.json", folder / "b_broken.json"]
@@ -62,7 +66,7 @@ def _layouts() -> list[Path]:
 APP = create_app(_layouts())
 
 
-def click_bar(dash_duo, component_id: str, bar: int) -> None:  # noqa: ANN001
+def click_bar(dash_duo, component_id: str, bar: int) -> None:
     """Click the ``bar``-th bar of the filtered (top) trace of a histogram, as a person would."""
 
     def click() -> None:
@@ -73,20 +77,20 @@ def click_bar(dash_duo, component_id: str, bar: int) -> None:  # noqa: ANN001
     retry_stale(click)
 
 
-def filtered_counts(dash_duo, component_id: str) -> list[int]:  # noqa: ANN001
+def filtered_counts(dash_duo, component_id: str) -> list[int]:
     """The bar heights of a histogram's filtered trace, read from the figure the browser drew."""
     script = (
         "const g = document.querySelector(arguments[0]).querySelector('.js-plotly-plot');"
         "const t = g._fullData[g._fullData.length - 1]; return Array.from(t.y);"
     )
-    return [int(v) for v in dash_duo.driver.execute_script(script, css('histogram', 'graph', component_id))]
+    return [int(v) for v in dash_duo.driver.execute_script(script, css("histogram", "graph", component_id))]
 
 
-def chip_texts(dash_duo) -> list[str]:  # noqa: ANN001
+def chip_texts(dash_duo) -> list[str]:
     return [e.text for e in dash_duo.find_elements("#symphony-chips .symphony-chip-text")]
 
 
-def test_core001_bar_click_filters_other_views_and_chip_restores(dash_duo) -> None:  # noqa: ANN001
+def test_core001_bar_click_filters_other_views_and_chip_restores(dash_duo) -> None:
     dash_duo.start_server(APP)
     wait_count(dash_duo, TOTAL, TOTAL)
     before = filtered_counts(dash_duo, "pred")
@@ -94,7 +98,9 @@ def test_core001_bar_click_filters_other_views_and_chip_restores(dash_duo) -> No
     threes = FRAME[FRAME.label == 3]
     wait_count(dash_duo, len(threes), TOTAL)
     assert chip_texts(dash_duo) == ["label in [3]"]
-    dash_duo.wait_for_text_to_equal(css("test-exploding", "error", "boom") + " strong", "test-exploding 'boom' could not render")
+    dash_duo.wait_for_text_to_equal(
+        css("test-exploding", "error", "boom") + " strong", "test-exploding 'boom' could not render"
+    )
     # The prediction histogram now counts the predictions of the 3s only; the label histogram keeps all its bars.
     expected = threes.prediction.value_counts()
     pred = dict(zip(range(10), filtered_counts(dash_duo, "pred"), strict=True))
@@ -108,7 +114,7 @@ def test_core001_bar_click_filters_other_views_and_chip_restores(dash_duo) -> No
     assert filtered_counts(dash_duo, "pred") == before
 
 
-def test_core002_two_histograms_emit_independent_clauses(dash_duo) -> None:  # noqa: ANN001
+def test_core002_two_histograms_emit_independent_clauses(dash_duo) -> None:
     dash_duo.start_server(APP)
     wait_count(dash_duo, TOTAL, TOTAL)
     click_bar(dash_duo, "label", 8)
@@ -125,7 +131,7 @@ def test_core002_two_histograms_emit_independent_clauses(dash_duo) -> None:  # n
     wait_count(dash_duo, TOTAL, TOTAL)
 
 
-def test_core003_brush_makes_a_range_and_survives_page_navigation(dash_duo) -> None:  # noqa: ANN001
+def test_core003_brush_makes_a_range_and_survives_page_navigation(dash_duo) -> None:
     dash_duo.start_server(APP)
     wait_count(dash_duo, TOTAL, TOTAL)
 
@@ -154,7 +160,7 @@ def test_core003_brush_makes_a_range_and_survives_page_navigation(dash_duo) -> N
     assert dash_duo.find_element("#symphony-count b").text.replace(",", "") == str(shown)
 
 
-def test_core004_broken_layout_shows_its_errors_and_others_work(dash_duo) -> None:  # noqa: ANN001
+def test_core004_broken_layout_shows_its_errors_and_others_work(dash_duo) -> None:
     dash_duo.start_server(APP)
     dash_duo.wait_for_element("#nav-b-broken").click()
     dash_duo.wait_for_contains_text(".symphony-error-page", "could not be loaded")
