@@ -14,7 +14,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 
-__all__ = ["ColumnInfo", "Dataset", "DatasetError", "Kind", "ROLES"]
+__all__ = ["ROLES", "ColumnInfo", "Dataset", "DatasetError", "Kind"]
 
 Kind = Literal["id", "numeric", "categorical", "text", "datetime", "embedding", "image", "audio"]
 KINDS: tuple[str, ...] = Kind.__args__
@@ -132,6 +132,9 @@ def _to_polars(data: Any) -> pl.DataFrame:
     if isinstance(data, pl.DataFrame):
         return data
     if isinstance(data, pd.DataFrame):
+        # A named index (``df.set_index("id")``) holds data, usually the ids: keep it as columns.
+        if any(name is not None for name in data.index.names):
+            data = data.reset_index()
         return pl.from_arrow(pa.Table.from_pandas(data, preserve_index=False))  # type: ignore[return-value]
     if isinstance(data, pa.Table):
         return pl.from_arrow(data)  # type: ignore[return-value]
@@ -162,7 +165,7 @@ def _with_id(frame: pl.DataFrame, id_column: str | None) -> tuple[str, pl.DataFr
     if (missing := ids.null_count()) > 0:
         raise DatasetError(f"id column {id_column!r} has {missing} missing value(s); every instance needs an id")
     if (dupes := ids.is_duplicated()).any():
-        examples = ids.filter(dupes).unique().head(3).to_list()
+        examples = ids.filter(dupes).unique(maintain_order=True).head(3).to_list()
         raise DatasetError(f"id column {id_column!r} has duplicate ids (for example {examples}); ids must be unique")
     return id_column, frame
 
@@ -174,9 +177,8 @@ def _infer_roles(frame: pl.DataFrame, roles: dict[str, str]) -> dict[str, str]:
         _check_column(frame, column, f"roles[{role!r}]")
     lower = {c.lower(): c for c in frame.columns}
     for role, names in _ROLE_NAMES.items():
-        if role not in roles:
-            if found := next((lower[n] for n in names if n in lower), None):
-                roles[role] = found
+        if role not in roles and (found := next((lower[n] for n in names if n in lower), None)):
+            roles[role] = found
     if "x" not in roles and "y" not in roles:
         for x, y in _PROJECTION_PAIRS:
             if x in lower and y in lower and all(frame[lower[c]].dtype.is_numeric() for c in (x, y)):

@@ -171,7 +171,8 @@ class Query:
         self.dataset.column(column)
         levels = self.engine.levels(column)
         if levels is None:  # too many distinct values for a code table: let polars group them
-            counts = self.frame([column]).group_by(column).len(name="count").rename({column: "value"})
+            # Renamed first, so that a column called "count" does not collide with the counts.
+            counts = self.frame([column]).rename({column: "value"}).group_by("value").len(name="count")
         else:
             codes, values = levels
             n = self._bincount(codes, len(values) + 1)
@@ -179,6 +180,32 @@ class Query:
             counts = counts.filter(pl.col("count") > 0).with_columns(pl.col("count").cast(pl.UInt32))
         counts = counts.sort(["count", "value"], descending=[True, False], nulls_last=True)
         return counts.head(limit) if limit else counts
+
+    def crosstab(self, column: str, by: str, bins: int | None = None) -> tuple[Any, pl.Series, np.ndarray]:
+        """Counts per (value or bin of ``column``, value of ``by``): ``(levels, by_values, counts[len, len])``.
+
+        ``levels`` are the bin edges when ``bins`` is given (a numeric column), else the distinct values; a last
+        row and column count the missing values. ``by`` must have few distinct values (a group-by column).
+        """
+        self.dataset.column(column)
+        self.dataset.column(by)
+        by_levels = self.engine.levels(by)
+        if by_levels is None:
+            raise DatasetError(f"column {by!r} has too many distinct values to group by")
+        if bins is not None:
+            self._numeric(column)
+            codes, levels = self.engine.codes(column, int(bins))
+            rows = len(levels) - 1
+        else:
+            found = self.engine.levels(column)
+            if found is None:
+                raise DatasetError(f"column {column!r} has too many distinct values to count")
+            codes, levels = found
+            rows = len(levels)
+        by_codes, by_values = by_levels
+        width = len(by_values) + 1
+        counts = self._bincount(codes.astype(np.int64) * width + by_codes, (rows + 1) * width)
+        return levels, by_values, counts.reshape(rows + 1, width)
 
     def _bincount(self, codes: np.ndarray, size: int) -> np.ndarray:
         """Counts per code of the rows that pass the filter: one pass over a small integer array."""
@@ -327,7 +354,7 @@ def _expression(ds: Dataset, c: Clause) -> pl.Expr:
         return col.is_between(pl.lit(low), pl.lit(high), closed="both")
     values = [_literal(column, dtype, v) for v in (c.value if isinstance(c.value, list) else [c.value])]  # type: ignore[arg-type]
     col, series = _comparable(col, dtype, values)
-    matched = col.is_in(series)
+    matched = col.is_in(series.implode())  # one list of values: ``is_in`` with a bare series is deprecated
     return ~matched | col.is_null() if c.op == "not_in" else matched
 
 

@@ -21,7 +21,16 @@ from .dataset import Dataset, DatasetError
 from .engine import Engine
 from .state import Clause, ClauseError, State
 
-__all__ = ["ComponentSpec", "DataSource", "Layout", "LayoutError", "LoadedLayout", "Page", "layout_schema", "load_layout"]
+__all__ = [
+    "ComponentSpec",
+    "DataSource",
+    "Layout",
+    "LayoutError",
+    "LoadedLayout",
+    "Page",
+    "layout_schema",
+    "load_layout",
+]
 
 GRID_COLUMNS = 6
 _ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -123,7 +132,9 @@ def load_layout(
         dataset = _dataset(model.data, data, base, datasets if datasets is not None else {})
     except DatasetError as exc:
         raise LayoutError(file, [f"data: {exc}"]) from None
+    # A title of only non-ASCII letters ("日本語") has no slug of its own; an empty one would be an unreachable page.
     slug = slug_of(Path(file)) if path is not None else re.sub(r"[^a-z0-9]+", "-", model.title.lower()).strip("-")
+    slug = slug or "layout"
     loaded = LoadedLayout(slug, Path(file) if path is not None else None, model, dataset, Engine(dataset))
     errors = _check_against_data(loaded)
     if errors:
@@ -161,13 +172,15 @@ def _messages(exc: ValidationError, prefix: tuple[int | str, ...] = (), owner: s
             *parent, key = loc
             what, model = _owner_of(tuple(err["loc"])[:-1], owner)
             valid = ", ".join(model.model_fields) if model is not None else "(see 'symphony-dash schema')"
-            lines.append(f"{json_path(tuple(parent))}: {key!r} is not a parameter of {what}; its parameters are: {valid}")
+            lines.append(
+                f"{json_path(tuple(parent))}: {key!r} is not a parameter of {what}; its parameters are: {valid}"
+            )
         elif err["type"] == "missing":
             lines.append(f"{json_path(loc)}: is required")
         else:
             got = err.get("input")
             shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
-            lines.append(f"{json_path(loc)}: {err['msg']}{shown}")
+            lines.append(f"{json_path(loc)}: {err['msg'].removeprefix('Value error, ')}{shown}")
     return lines
 
 
@@ -201,7 +214,7 @@ def _check_components(model: Layout) -> list[str]:
                 continue
             if spec.id in seen:
                 errors.append(f"{where}.id: {spec.id!r} is already the id of {seen[spec.id]}; ids must be unique")
-            seen[spec.id] = where
+            seen.setdefault(spec.id, where)
             try:
                 cls.Props.model_validate(spec.props)
             except ValidationError as exc:
@@ -209,7 +222,9 @@ def _check_components(model: Layout) -> list[str]:
     return errors
 
 
-def _dataset(source: DataSource, override: Dataset | str | Path | None, base: Path, shared: dict[str, Dataset]) -> Dataset:
+def _dataset(
+    source: DataSource, override: Dataset | str | Path | None, base: Path, shared: dict[str, Dataset]
+) -> Dataset:
     if isinstance(override, Dataset):
         return override
     spec = str(override) if override is not None else source.source

@@ -56,7 +56,7 @@ class Clause(BaseModel):
     @field_validator("value")
     @classmethod
     def _finite(cls, value: Any) -> Any:
-        if isinstance(value, float) and not math.isfinite(value):
+        if isinstance(value, (int, float)) and not _is_finite(value):
             raise ValueError("numbers must be finite")
         return value
 
@@ -70,8 +70,16 @@ class Clause(BaseModel):
         return self.model_dump_json(exclude={"source"})
 
 
+def _is_finite(v: int | float) -> bool:
+    # A whole number too large for a double is as unusable as infinity, and math.isfinite raises on it.
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
+
+
 def _is_scalar(v: Any) -> bool:
-    return isinstance(v, (str, int, float, bool)) and not (isinstance(v, float) and not math.isfinite(v))
+    return isinstance(v, str) or (isinstance(v, (int, float)) and _is_finite(v))
 
 
 def _scalars(value: Any, limit: int, what: str) -> None:
@@ -98,27 +106,32 @@ def _check_shape(c: Clause) -> None:
     if c.columns is not None:
         raise ValueError(f"'columns' is only for polygon clauses, not '{c.op}'")
     if c.op != "ids" and not c.column:
-        raise ValueError(f"a '{c.op}' clause needs a 'column'")
+        raise ValueError(f"{_an(c.op)} clause needs a 'column'")
     if c.op == "eq" and not _is_scalar(c.value):
         raise ValueError("an 'eq' value must be one string, number or boolean")
     if c.op in ("in", "not_in"):
-        _scalars(c.value, MAX_VALUES, f"an '{c.op}' value")
+        _scalars(c.value, MAX_VALUES, f"{_an(c.op)} value")
     if c.op == "ids":
         _scalars(c.value, MAX_IDS, "an 'ids' value")
     if c.op == "range":
         v = c.value
         if not (isinstance(v, list) and len(v) == 2 and all(_is_number(x) or isinstance(x, str) for x in v)):
             raise ValueError("a 'range' value must be [low, high] with numbers or ISO dates")
-        if type(v[0]) is type(v[1]) and v[0] > v[1]:
+        if (all(_is_number(x) for x in v) or all(isinstance(x, str) for x in v)) and v[0] > v[1]:
             raise ValueError("a 'range' value must have low <= high")
-    if c.op == "is_null" and c.value not in (None, True, False):
+    if c.op == "is_null" and not (c.value is None or isinstance(c.value, bool)):
         raise ValueError("an 'is_null' value must be true (missing) or false (present)")
     if c.op == "contains" and not (isinstance(c.value, str) and 0 < len(c.value) <= MAX_TEXT):
         raise ValueError(f"a 'contains' value must be text of 1 to {MAX_TEXT} characters")
 
 
+def _an(op: str) -> str:
+    """``an 'eq'``, ``a 'not_in'``: messages are read by people."""
+    return f"{'an' if op[0] in 'aeiou' else 'a'} '{op}'"
+
+
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and _is_finite(v)
 
 
 def eq(column: str, value: Scalar, source: str = "python") -> Clause:
@@ -223,5 +236,5 @@ def parse_state(data: Any) -> State:
         return State.model_validate(data or {})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ClauseError(f"state.{where}: {first['msg']}") from None
+        where = ".".join(str(p) for p in ("state", *first["loc"]))
+        raise ClauseError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None

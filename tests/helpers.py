@@ -68,3 +68,23 @@ def retry_stale(action: Callable[[], T], attempts: int = 8) -> T:
                 raise
             time.sleep(0.15)
     raise AssertionError("unreachable")
+
+
+_TRACES = """
+const graph = document.querySelector(arguments[0]);
+const plot = graph && graph.querySelector('.js-plotly-plot');
+if (!plot || !plot._fullData) return null;
+return plot._fullData.map(t => ({name: t.name, x: t.x ? Array.from(t.x) : [], y: t.y ? Array.from(t.y) : []}));
+"""
+
+
+def plot_traces(dash_duo: Any, selector: str, timeout: float = 10) -> list[dict[str, Any]]:
+    """The traces Plotly drew in the graph at ``selector`` (name, x, y), once it has drawn them."""
+    found: list[Any] = []
+
+    def drawn() -> bool:
+        found[:] = [dash_duo.driver.execute_script(_TRACES, selector)]
+        return found[0] is not None
+
+    until(drawn, timeout=timeout, poll=0.05)
+    return found[0]

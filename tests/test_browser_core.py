@@ -7,8 +7,9 @@ import json
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 from dash import html
-from helpers import css, retry_stale, wait_count
+from helpers import css, plot_traces, retry_stale, settle, wait_count
 from selenium.webdriver.common.action_chains import ActionChains
 
 from symphony_dash import Component, Props, Slot, create_app, register
@@ -77,13 +78,9 @@ def click_bar(dash_duo, component_id: str, bar: int) -> None:
     retry_stale(click)
 
 
-def filtered_counts(dash_duo, component_id: str) -> list[int]:
+def filtered_counts(dash_duo, component_id: str) -> list[int]:  # noqa: ANN001
     """The bar heights of a histogram's filtered trace, read from the figure the browser drew."""
-    script = (
-        "const g = document.querySelector(arguments[0]).querySelector('.js-plotly-plot');"
-        "const t = g._fullData[g._fullData.length - 1]; return Array.from(t.y);"
-    )
-    return [int(v) for v in dash_duo.driver.execute_script(script, css("histogram", "graph", component_id))]
+    return [int(v) for v in plot_traces(dash_duo, css("histogram", "graph", component_id))[-1]["y"]]
 
 
 def chip_texts(dash_duo) -> list[str]:
@@ -146,6 +143,7 @@ def test_core003_brush_makes_a_range_and_survives_page_navigation(dash_duo) -> N
         chain.release().perform()
 
     retry_stale(brush)
+    dash_duo.driver.save_screenshot("shots/core-brush.png")
     dash_duo.wait_for_contains_text("#symphony-chips", "confidence between")
     low, high = (float(v) for v in chip_texts(dash_duo)[0].removeprefix("confidence between ").split(" and "))
     inside = int(FRAME.confidence.between(low, high).sum())
@@ -169,3 +167,25 @@ def test_core004_broken_layout_shows_its_errors_and_others_work(dash_duo) -> Non
     dash_duo.find_element("#nav-a-core").click()
     wait_count(dash_duo, TOTAL, TOTAL)
     assert dash_duo.get_logs() == [] or all("symphony" not in e["message"] for e in dash_duo.get_logs())
+
+
+def trace_counts(dash_duo, component_id: str) -> dict[str, list[int]]:  # noqa: ANN001
+    """Every trace of a histogram as ``{name: heights}``."""
+    return {t["name"]: [int(v) for v in t["y"]] for t in plot_traces(dash_duo, css("histogram", "graph", component_id))}
+
+
+def test_core005_group_by_splits_bars_per_group(dash_duo) -> None:  # noqa: ANN001
+    dash_duo.start_server(APP)
+    wait_count(dash_duo, TOTAL, TOTAL)
+    dash_duo.find_element(".symphony-groupby").click()  # Dash 4's dropdown: a button opening a list of options
+    dash_duo.driver.find_element("xpath", "//*[contains(@class, 'dash-dropdown-content')]//*[text()='split']").click()
+    dash_duo.wait_for_contains_text(css("histogram", "graph", "label") + " .legend", "train")
+    settle(dash_duo)
+    expected = pd.crosstab(FRAME.label, FRAME.split)
+    traces = retry_stale(lambda: trace_counts(dash_duo, "label"))
+    assert traces == {split: expected[split].tolist() for split in ("test", "train")}
+    # Group-by and filter combine: a bar click keeps the split colours, now counting only that label.
+    click_bar(dash_duo, "pred", 2)
+    wait_count(dash_duo, int((FRAME.prediction == 2).sum()), TOTAL)
+    twos = pd.crosstab(FRAME[FRAME.prediction == 2].label, FRAME.split).reindex(range(10), fill_value=0)
+    assert trace_counts(dash_duo, "label") == {split: twos[split].tolist() for split in ("test", "train")}

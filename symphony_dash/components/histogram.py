@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -14,6 +15,20 @@ from ..state import Clause
 from . import style
 
 __all__ = ["Histogram"]
+
+
+@dataclass
+class _Bars:
+    x: list[Any]
+    keys: list[list[Any]]
+    counts: list[int]
+    totals: list[int]
+    active: list[bool]
+    brush: tuple[float, float] | None = None
+
+    @property
+    def colors(self) -> list[str]:
+        return [style.ACCENT if a else style.INACTIVE for a in self.active]
 
 
 class HistogramProps(Props):
@@ -44,65 +59,90 @@ class Histogram(Component):
 
     def render(self, view: View) -> dict[str, Any]:
         p = self.props
-        own = view.own
-        lo = hi = None
-        if self.categorical:
-            x, counts, totals, keys = self._categories(view)
-            chosen = set(own.value) if own is not None and own.op == "in" else None
-            active = [chosen is None or k in chosen for k in keys]
-            custom = [[k] for k in keys]
+        bars = self._bars(view)
+        group = next((g for g in view.state.group_by if g != p.column), None)
+        if group is not None:
+            data = self._grouped_traces(view, bars, group)
         else:
-            edges, counts = view.data.histogram(p.column, p.bins)
-            _, totals = view.all.histogram(p.column, p.bins)
-            counts, totals = counts.tolist(), totals.tolist()
-            x = ((edges[:-1] + edges[1:]) / 2).tolist()
-            lo, hi = own.value if own is not None and own.op == "range" else (None, None)
-            active = [lo is None or (b >= lo and a <= hi) for a, b in pairwise(edges)]
-            custom = [[float(a), float(b)] for a, b in pairwise(edges)]
-        bars = {
-            "type": "bar",
-            "x": x,
-            "y": counts,
-            "customdata": custom,
-            "name": "filtered",
-            "marker": {"color": [style.ACCENT if a else style.INACTIVE for a in active]},
-            "hovertemplate": "%{x}: %{y:,}<extra></extra>",
-            "unselected": {"marker": {"opacity": 1}},  # the colours already say what is chosen
-        }
-        grey = {
-            "type": "bar",
-            "x": x,
-            "y": totals,
-            "name": "all",
-            "hoverinfo": "skip",
-            "marker": {"color": style.UNFILTERED},
-        }
+            data = [self._trace(bars, bars.counts, "filtered", bars.colors)]
+            if p.show_unfiltered:
+                grey = {"type": "bar", "x": bars.x, "y": bars.totals, "name": "all", "hoverinfo": "skip"}
+                data.insert(0, grey | {"marker": {"color": style.UNFILTERED}})
         layout = style.base_layout(
             # A constant uirevision keeps the person's brush through re-renders; the brush itself is drawn from the
             # state, so removing the chip clears it (a new uirevision would clear it too, and fire a deselect).
             uirevision="histogram",
-            selections=[_brush(lo, hi)] if lo is not None else [],
-            barmode="overlay",
+            selections=[_brush(*bars.brush)] if bars.brush else [],
+            barmode="stack" if group else "overlay",
             bargap=0.08,
-            dragmode="select" if not self.categorical else False,
+            dragmode=False if self.categorical else "select",
             selectdirection="h",
-            showlegend=False,
+            showlegend=group is not None,
+            legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": {"text": group or ""}},
         )
         layout["xaxis"] |= {"title": {"text": p.column}, "type": "category" if self.categorical else "linear"}
         layout["yaxis"] |= {"type": "log" if p.log_y else "linear", "title": {"text": "count"}}
         # Plain dicts, not graph_objects: validating a figure costs more than computing it.
-        return {"data": [grey, bars] if p.show_unfiltered else [bars], "layout": layout}
+        return {"data": data, "layout": layout}
 
-    def _categories(self, view: View) -> tuple[list[str], list[int], list[int], list[Any]]:
-        col = self.props.column
-        totals = dict(view.all.value_counts(col, limit=None).iter_rows())
-        keys = [k for k, _ in sorted(totals.items(), key=lambda kv: -kv[1])][: self.props.max_categories]
-        if self.dataset.column(col).kind == "categorical":
-            order = {v: i for i, v in enumerate(self.dataset.categories(col))}
+    def _bars(self, view: View) -> _Bars:
+        """The bars to draw: their positions, the filtered and total counts, and which are chosen by this view."""
+        p, own = self.props, view.own
+        if not self.categorical:
+            edges, counts = view.data.histogram(p.column, p.bins)
+            _, totals = view.all.histogram(p.column, p.bins)
+            lo, hi = own.value if own is not None and own.op == "range" else (None, None)
+            active = [lo is None or (b >= lo and a <= hi) for a, b in pairwise(edges)]
+            return _Bars(
+                x=((edges[:-1] + edges[1:]) / 2).tolist(),
+                keys=[[float(a), float(b)] for a, b in pairwise(edges)],
+                counts=counts.tolist(),
+                totals=totals.tolist(),
+                active=active,
+                brush=(lo, hi) if lo is not None else None,
+            )
+        totals = dict(view.all.value_counts(p.column, limit=None).iter_rows())
+        keys = sorted(totals, key=lambda k: -totals[k])[: p.max_categories]
+        if self.dataset.column(p.column).kind == "categorical":
+            order = {v: i for i, v in enumerate(self.dataset.categories(p.column))}
             keys.sort(key=lambda k: (k is None, order.get(k, len(order))))
-        filtered = dict(view.data.value_counts(col, limit=None).iter_rows())
-        labels = ["(missing)" if k is None else str(k) for k in keys]
-        return labels, [filtered.get(k, 0) for k in keys], [totals[k] for k in keys], keys
+        filtered = dict(view.data.value_counts(p.column, limit=None).iter_rows())
+        chosen = set(own.value) if own is not None and own.op == "in" else None
+        return _Bars(
+            x=["(missing)" if k is None else str(k) for k in keys],
+            keys=[[k] for k in keys],
+            counts=[filtered.get(k, 0) for k in keys],
+            totals=[totals[k] for k in keys],
+            active=[chosen is None or k in chosen for k in keys],
+        )
+
+    def _grouped_traces(self, view: View, bars: _Bars, group: str) -> list[dict[str, Any]]:
+        """One stacked trace per value of the group-by column (the most frequent ten), in the palette's colours."""
+        p = self.props
+        levels, groups, counts = view.data.crosstab(p.column, group, None if self.categorical else p.bins)
+        if self.categorical:
+            row = {v: i for i, v in enumerate(levels.to_list())}
+            rows = [row.get(k[0], len(levels)) for k in bars.keys]
+        else:
+            rows = list(range(len(bars.x)))
+        by_size = sorted(range(len(groups)), key=lambda j: -int(counts[:, j].sum()))[: len(style.PALETTE)]
+        return [
+            self._trace(bars, counts[rows, j].tolist(), str(groups[j]), style.PALETTE[i])
+            for i, j in enumerate(sorted(by_size))
+        ]
+
+    @staticmethod
+    def _trace(bars: _Bars, y: list[int], name: str, color: Any) -> dict[str, Any]:
+        return {
+            "type": "bar",
+            "x": bars.x,
+            "y": y,
+            "customdata": bars.keys,
+            "name": name,
+            "marker": {"color": color},
+            "hovertemplate": f"{name}<br>" + "%{x}: %{y:,}<extra></extra>",
+            "unselected": {"marker": {"opacity": 1}},  # the colours already say what is chosen
+        }
 
     def on_event(self, name: str, value: Any, view: View) -> Clause | None:
         if not value or (not value.get("points") and "range" not in value):
@@ -111,7 +151,8 @@ class Histogram(Component):
         if name == "brush" and not self.categorical and value.get("range"):
             lo, hi = sorted(float(v) for v in value["range"]["x"])
             return self.clause("range", column=col, value=[lo, hi])
-        picked = [pt["customdata"] for pt in value.get("points", []) if pt.get("curveNumber") == self._data_trace]
+        # The grey "all" bars carry no customdata: only bars of the filtered data make a clause.
+        picked = [pt["customdata"] for pt in value.get("points", []) if pt.get("customdata")]
         if not picked:
             return None
         if not self.categorical:
@@ -124,10 +165,6 @@ class Histogram(Component):
             chosen = list(own.value)
             keys = [k for k in chosen if k not in keys] + [k for k in keys if k not in chosen]
         return self.clause("in", column=col, value=keys) if keys else None
-
-    @property
-    def _data_trace(self) -> int:
-        return 1 if self.props.show_unfiltered else 0
 
 
 def _brush(lo: float, hi: float) -> dict[str, Any]:
