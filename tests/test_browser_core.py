@@ -143,7 +143,6 @@ def test_core003_brush_makes_a_range_and_survives_page_navigation(dash_duo) -> N
         chain.release().perform()
 
     retry_stale(brush)
-    dash_duo.driver.save_screenshot("shots/core-brush.png")
     dash_duo.wait_for_contains_text("#symphony-chips", "confidence between")
     low, high = (float(v) for v in chip_texts(dash_duo)[0].removeprefix("confidence between ").split(" and "))
     inside = int(FRAME.confidence.between(low, high).sum())
