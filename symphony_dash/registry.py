@@ -45,7 +45,7 @@ def register(cls: type[Component]) -> type[Component]:
         )
     try:
         cls.Props.model_json_schema()
-    except Exception as exc:  # noqa: BLE001 - any failure here means the layout schema cannot include it
+    except Exception as exc:
         raise RegistryError(f"the Props of '{cls.type}' cannot be written as JSON Schema: {exc}") from None
     _types[cls.type] = cls
     return cls
@@ -74,6 +74,6 @@ def load_plugins() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             register(ep.load())
-        except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, never fatal
+        except Exception as exc:
             broken[ep.name] = f"{type(exc).__name__}: {exc}"
             log.error("component plugin %r (%s) was not loaded: %s", ep.name, ep.value, broken[ep.name])

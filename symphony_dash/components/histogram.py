@@ -65,6 +65,8 @@ class Histogram(Component):
             data = self._grouped_traces(view, bars, group)
         else:
             data = [self._trace(bars, bars.counts, "filtered", bars.colors)]
+            if view.selection is not None:
+                data.append(self._selected_trace(view, bars))
             if p.show_unfiltered:
                 grey = {"type": "bar", "x": bars.x, "y": bars.totals, "name": "all", "hoverinfo": "skip"}
                 data.insert(0, grey | {"marker": {"color": style.UNFILTERED}})
@@ -130,6 +132,18 @@ class Histogram(Component):
             self._trace(bars, counts[rows, j].tolist(), str(groups[j]), style.PALETTE[i])
             for i, j in enumerate(sorted(by_size))
         ]
+
+    def _selected_trace(self, view: View, bars: _Bars) -> dict[str, Any]:
+        """The selected instances among the filtered ones, in orange over the bars, so a selection shows everywhere."""
+        p = self.props
+        chosen = view.engine.where([*view.filter, view.selection])
+        if self.categorical:
+            counts = dict(chosen.value_counts(p.column, limit=None).iter_rows())
+            y = [counts.get(k[0], 0) for k in bars.keys]
+        else:
+            y = chosen.histogram(p.column, p.bins)[1].tolist()
+        trace = self._trace(bars, y, "selected", style.SELECTED)
+        return trace | {"width": 0.45} if self.categorical else trace
 
     @staticmethod
     def _trace(bars: _Bars, y: list[int], name: str, color: Any) -> dict[str, Any]:
