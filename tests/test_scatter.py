@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from dash.exceptions import PreventUpdate
 from helpers import css, retry_stale, settle, toy_frame, wait_count
 from selenium.webdriver.common.action_chains import ActionChains
 
@@ -313,8 +312,12 @@ def test_scat008_events_become_polygons_and_malformed_ones_are_refused() -> None
     lasso = scatter.on_event("select", {"lassoPoints": loop}, view)
     assert 3 <= len(lasso.value) <= MAX_VERTICES
     assert scatter.on_event("select", None, view) is None
-    with pytest.raises(PreventUpdate):
-        scatter.on_event("select", {"points": []}, view)
-    for bad in ({"range": {"x": [1, "2"], "y": [0, 1]}}, {"lassoPoints": {"x": [1, 2, 3], "y": [1, 2]}}, "lasso"):
+    assert scatter.on_event("select", {"cleared": 1}, view) is None
+    for bad in (
+        {"points": []},
+        {"range": {"x": [1, "2"], "y": [0, 1]}},
+        {"lassoPoints": {"x": [1, 2, 3], "y": [1, 2]}},
+        "lasso",
+    ):
         with pytest.raises((ValueError, KeyError, TypeError)):
             scatter.on_event("select", bad, view)

@@ -15,10 +15,9 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 from dash import dcc, html
-from dash.exceptions import PreventUpdate
 from pydantic import Field
 
-from ..component import Column, Component, Event, Props, Slot, View
+from ..component import Clientside, Column, Component, Event, Props, Slot, View
 from ..dataset import DatasetError
 from ..engine import Query, points_in_polygon
 from ..registry import register
@@ -56,6 +55,19 @@ class ScatterProps(Props):
     point_size: float = Field(5, gt=0, le=30, description="Marker size in pixels.")
 
 
+# The outline of a box or lasso (or that it was cleared), without the points; nothing at mount, so a lasso made
+# before a page change survives coming back, and nothing for Plotly's re-announcement of a selection after a redraw.
+OUTLINE_ONLY = """
+function (selected) {
+    const ctx = window.dash_clientside.callback_context;
+    if (!ctx.triggered.length || ctx.triggered[0].prop_id === ".") return window.dash_clientside.no_update;
+    if (!selected) return {cleared: Date.now()};
+    if (!selected.range && !selected.lassoPoints) return window.dash_clientside.no_update;
+    return {range: selected.range || null, lassoPoints: selected.lassoPoints || null, at: Date.now()};
+}
+"""
+
+
 @register
 class Scatter(Component):
     type = "scatter"
@@ -67,7 +79,10 @@ class Scatter(Component):
     Props = ScatterProps
     outputs = (Slot("graph", "figure"),)
     inputs = (Slot("color", "value"),)
-    events = {"select": Event(Slot("graph", "selectedData"))}
+    # Plotly's selectedData lists every point inside the lasso (megabytes for 50,000 points): only its outline goes
+    # to the server, copied into a small store in the browser.
+    events = {"select": Event(Slot("outline", "data"))}
+    clientside = (Clientside(OUTLINE_ONLY, inputs=(Slot("graph", "selectedData"),), output=Slot("outline", "data")),)
 
     def layout(self) -> html.Div:
         options = [{"label": "no colour", "value": NO_COLOR}] + [{"label": c, "value": c} for c in self._colorable()]
@@ -94,7 +109,7 @@ class Scatter(Component):
             },
         )
         graph = dcc.Graph(id=self.id("graph"), config=style.GRAPH_CONFIG, style={"height": "100%"})
-        return html.Div([picker, graph], style={"position": "relative"})
+        return html.Div([picker, graph, dcc.Store(id=self.id("outline"))], style={"position": "relative"})
 
     # -- rendering ---------------------------------------------------------------------------------------------
 
@@ -285,10 +300,10 @@ class Scatter(Component):
     # -- events ------------------------------------------------------------------------------------------------
 
     def on_event(self, name: str, value: Any, view: View) -> Clause | None:
-        if value is None:
-            return None  # a double-click clears the lasso
-        if not isinstance(value, dict):
+        if not isinstance(value, dict | None):
             raise ValueError("a selection must be an object")
+        if value is None or value.get("cleared"):
+            return None  # a double-click clears the lasso
         x, y = self._axes()
         if value.get("range"):
             (x0, x1), (y0, y1) = (sorted(_numbers(value["range"][axis], 2, 2)) for axis in ("x", "y"))
@@ -303,8 +318,7 @@ class Scatter(Component):
             return self.clause(
                 "polygon", columns=(x, y), value=[[a, b] for a, b in zip(xs[::step], ys[::step], strict=True)]
             )
-        # Plotly re-announces a selection without its outline after a redraw: the clause already holds it.
-        raise PreventUpdate
+        raise ValueError("a selection must have a box 'range' or 'lassoPoints'")
 
 
 def _numbers(values: Any, least: int, most: int) -> list[float]:
