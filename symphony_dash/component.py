@@ -7,6 +7,7 @@ A component declares
 - ``outputs`` / ``inputs``: which props of that skeleton ``render`` fills and which extra ones re-render it;
 - ``render(view)``: what it shows for the current state (``view.data`` is the engine under the crossfilter);
 - ``events`` and ``on_event(name, value, view)`` if it filters or selects: turn a UI event into a clause;
+- ``requests`` and ``on_request(name, value, view)`` if the browser asks for data, such as a grid's next rows;
 - ``clientside`` (rarely): JavaScript for what only the browser can do, such as resetting a grid's row cache.
 
 The base class makes the ids, registers one pattern-matching (``MATCH``) callback per component type for every
@@ -40,7 +41,7 @@ from .engine import Engine, Query
 from .state import Clause, ClauseError, parse_state
 from .state import State as SymphonyState
 
-__all__ = ["API_VERSION", "Clientside", "Column", "Component", "Event", "Props", "Slot", "View"]
+__all__ = ["API_VERSION", "Clientside", "Column", "Component", "Event", "Props", "Request", "Slot", "View"]
 
 API_VERSION = 1
 """The version of this contract; a plugin built for another one is refused with a message saying so."""
@@ -81,17 +82,29 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Request:
+    """A request from the browser (``slot``, e.g. a grid's ``getRowsRequest``) answered into ``response``.
+
+    It has a callback of its own, so a new state never cancels an answer the browser is waiting for; and it is always
+    answered, against the unfiltered data if the page's state has not arrived yet.
+    """
+
+    slot: Slot
+    response: Slot
+
+
+@dataclass(frozen=True)
 class Clientside:
     """JavaScript run in the browser, with no server round trip, when one of ``inputs`` changes.
 
-    ``function`` is the source of ``function(...inputs, ...state)`` returning the value of ``output``; the slots are
-    this instance's (``dash_clientside.callback_context.outputs_list.id`` is the output's id). For what only the
-    browser can do, such as calling a grid's API.
+    ``function`` is the source of ``function(...inputs, ...state)``, returning the value of ``output`` if there is
+    one. The slots are this instance's: ``dash_clientside.callback_context.inputs_list[0].id`` is the first input's id.
+    For what only the browser can do, such as calling a grid's API.
     """
 
     function: str
-    output: Slot
     inputs: tuple[Slot, ...]
+    output: Slot | None = None
     state: tuple[Slot, ...] = ()
 
 
@@ -149,6 +162,7 @@ class Component:
     outputs: ClassVar[Sequence[Slot]] = ()
     inputs: ClassVar[Sequence[Slot]] = ()
     events: ClassVar[Mapping[str, Event]] = {}
+    requests: ClassVar[Mapping[str, Request]] = {}
     clientside: ClassVar[Sequence[Clientside]] = ()
 
     def __init__(self, component_id: str, props: BaseModel, dataset: Dataset) -> None:
@@ -169,6 +183,10 @@ class Component:
     def on_event(self, name: str, value: Any, view: View) -> Clause | None:
         """Turn the UI event ``name`` into this component's clause, or ``None`` to remove it."""
         return None
+
+    def on_request(self, name: str, value: Any, view: View) -> Any:
+        """The answer to the browser's request ``name``, or ``dash.no_update`` to ignore a malformed one."""
+        raise NotImplementedError
 
     # -- helpers for component code -------------------------------------------------------------------------
 
@@ -244,12 +262,15 @@ class Component:
             result = list(result) if len(cls.outputs) > 1 else [result]
             return [*result, None]
 
+        for name, request in cls.requests.items():
+            _register_request(app, cls, resolve, name, request)
+
         for hook in cls.clientside:
             app.clientside_callback(
                 hook.function,
-                Output(cls.ids(hook.output.sub), hook.output.prop),
-                [Input(cls.ids(s.sub), s.prop) for s in hook.inputs],
-                [State(cls.ids(s.sub), s.prop) for s in hook.state],
+                *([Output(cls.ids(hook.output.sub), hook.output.prop)] if hook.output else []),
+                *[Input(cls.ids(s.sub), s.prop) for s in hook.inputs],
+                *[State(cls.ids(s.sub), s.prop) for s in hook.state],
             )
 
         if not cls.events:
@@ -289,6 +310,36 @@ class Component:
                 "clause": clause.model_dump() if clause is not None else None,
                 "at": time.time(),  # a repeated identical event must still reach the merge
             }
+
+
+def _register_request(
+    app: dash.Dash,
+    cls: type[Component],
+    resolve: Callable[[type[Component], Any], tuple[Component, Engine]],
+    name: str,
+    request: Request,
+) -> None:
+    @app.callback(
+        Output(cls.ids(request.response.sub), request.response.prop),
+        Output(cls.ids("error"), "children", allow_duplicate=True),
+        Input(cls.ids(request.slot.sub), request.slot.prop),
+        State(STATE_ID, "data"),
+        State(cls.ids("props"), "data"),
+        prevent_initial_call=True,
+    )
+    def answer(value: Any, state_data: Any, props_data: Any) -> tuple[Any, Any]:
+        try:
+            instance, engine = resolve(cls, props_data)
+            state = parse_state(state_data)
+            if state.layout != props_data.get("layout"):
+                state = SymphonyState(layout=props_data.get("layout"))
+            view = View(instance.component_id, instance.dataset, engine, state, {}, request.slot.name)
+            response = instance.on_request(name, value, view)
+        except Exception as exc:
+            return dash.no_update, error_card(cls.type, _index(), exc)
+        if response is dash.no_update:
+            raise PreventUpdate
+        return response, dash.no_update
 
 
 def _trigger() -> str | None:

@@ -1,0 +1,317 @@
+"""gallery: a page of thumbnails (or text cards) of the filtered instances; click them to select instances.
+
+The thumbnails are the options of one ``dcc.Checklist`` whose labels are images, so a click on any of them is an
+ordinary Dash event with a static id. Two details make that robust:
+
+- An option's value is its position on the page, not the instance's id: Dash mounts a component label once, at a
+  path named by its value, so values that changed from page to page would leave the new labels unmounted.
+- Only the person changes the checklist; the selection is drawn by ``render`` on the thumbnails themselves. A small
+  browser function turns each change into what the person wants for every position they touched since the page was
+  last drawn (``{"page", "gen", "want": {position: selected}}``), and that is the event. Dash drops the answer of an
+  event that is still running when the next one starts, so every event carries all the clicks before it; and applying
+  it twice changes nothing. A render that wrote the checklist itself would fire the event again, and Dash merges such
+  an echo with a click made at the same moment, losing the click.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import dash
+from dash import dcc, html
+from PIL import Image, UnidentifiedImageError
+from pydantic import Field
+
+from ..component import Clientside, Column, Component, Event, Props, Slot, View
+from ..dataset import DatasetError
+from ..media import media_url, resolve_media
+from ..registry import register
+from ..state import Clause
+
+__all__ = ["Gallery"]
+
+# Dash's checklist turns 100 or more options into a virtualised vertical list, which cannot be laid out as a grid.
+MAX_PAGE_SIZE = 96
+THUMB_PX = 68  # the thumbnail's side in CSS pixels (symphony.css)
+SNIPPET_CHARS = 240
+TOOLTIP_CHARS = 500
+
+
+# The browser half of a pick: the clicks since the page was last drawn, as the wanted state of each position touched.
+# ``pager`` is what render drew: the page, a token of that drawing (``gen``), its size and the selected positions.
+PICK = """
+function (value, selectClicks, last, pager) {
+    const noUpdate = window.dash_clientside.no_update;
+    if (!pager || !pager.gen) { return noUpdate; }
+    last = last || {};
+    const want = last.gen === pager.gen ? Object.assign({}, last.want) : {};
+    const isOn = p => (String(p) in want ? want[p] : pager.ticked.includes(p));
+    let touched = false;
+    const fired = (window.dash_clientside.callback_context.triggered || []).map(t => t.prop_id);
+    if (fired.some(id => id.endsWith(".n_clicks"))) {
+        const all = Array.from({length: pager.size}, (_, p) => p);
+        const on = !all.every(isOn);
+        all.forEach(p => { want[p] = on; });
+        touched = all.length > 0;
+    }
+    const now = value || [], before = last.value || [];
+    const flipped = now.filter(v => !before.includes(v)).concat(before.filter(v => !now.includes(v)));
+    flipped.forEach(p => { want[p] = !isOn(p); });
+    if (!touched && !flipped.length) { return noUpdate; }
+    return {value: now, gen: pager.gen, page: pager.page, want: want};
+}
+"""
+
+
+class GalleryProps(Props):
+    """The settings of a gallery: what each item shows, under it, in which order and how many per page."""
+
+    image: str | None = Column(None, description="The column of image paths; defaults to the dataset's image column.")
+    text: str | None = Column(None, description="A text column shown as cards when there is no image column.")
+    caption: str | None = Column(
+        None, description="The column shown under each item; defaults to the label (as 'label → prediction')."
+    )
+    page_size: int = Field(48, ge=1, le=MAX_PAGE_SIZE, description="How many instances one page shows.")
+    sort_by: str | None = Column(None, description="Order the instances by this column (table order by default).")
+    descending: bool = Field(False, description="Sort from the largest value down.")
+
+
+@register
+class Gallery(Component):
+    """Thumbnails (or text cards) of the filtered instances, a page at a time; clicks select instances."""
+
+    type = "gallery"
+    name = "Gallery"
+    description = (
+        "The filtered instances, one page at a time. Click a thumbnail to select it (click again to unselect); "
+        "hover for its details. Red captions are wrong predictions."
+    )
+    Props = GalleryProps
+    outputs = (
+        Slot("grid", "options"),
+        Slot("grid", "className"),
+        Slot("pager", "data"),
+        Slot("status", "children"),
+        Slot("prev", "disabled"),
+        Slot("next", "disabled"),
+        Slot("select", "children"),
+    )
+    inputs = (Slot("prev", "n_clicks"), Slot("next", "n_clicks"), Slot("pager", "data"))
+    events = {"pick": Event(Slot("pick", "data"), "selection")}
+    clientside = (
+        Clientside(
+            function=PICK,
+            inputs=(Slot("grid", "value"), Slot("select", "n_clicks")),
+            output=Slot("pick", "data"),
+            state=(Slot("pick", "data"), Slot("pager", "data")),
+        ),
+    )
+
+    def layout(self) -> html.Div:
+        bar = html.Div(
+            [
+                html.Button("\u2039", id=self.id("prev"), className="symphony-gallery-nav", title="Previous page"),
+                html.Span(id=self.id("status"), className="symphony-gallery-status"),
+                html.Button("\u203a", id=self.id("next"), className="symphony-gallery-nav", title="Next page"),
+                html.Span(self._legend(), className="symphony-gallery-legend"),
+                html.Button("Select page", id=self.id("select"), className="symphony-gallery-select"),
+            ],
+            className="symphony-gallery-bar",
+        )
+        grid = dcc.Checklist(id=self.id("grid"), options=[], value=[], className="symphony-gallery-grid")
+        stores = [dcc.Store(id=self.id("pager"), data={}), dcc.Store(id=self.id("pick"), data={})]
+        return html.Div([bar, grid, *stores], className="symphony-gallery-wrap")
+
+    # -- columns ------------------------------------------------------------------------------------------------
+
+    @property
+    def media(self) -> tuple[str, str]:
+        """``("image" | "text", column)``: what each item shows."""
+        if column := self.props.image or (None if self.props.text else self.dataset.role("image")):
+            return "image", column
+        if column := self.props.text or self.dataset.role("text") or next(iter(self.dataset.columns_of("text")), None):
+            return "text", column
+        raise DatasetError("gallery needs an image column or a text column to show; set its 'image' or 'text'")
+
+    @property
+    def caption(self) -> str | None:
+        return self.props.caption or self.dataset.role("label")
+
+    @property
+    def versus(self) -> str | None:
+        """The prediction column when captions read 'label → prediction'."""
+        label, prediction = self.dataset.role("label"), self.dataset.role("prediction")
+        return prediction if prediction and self.caption == label else None
+
+    def _tooltip_columns(self) -> list[str]:
+        roles = [self.dataset.role(r) for r in ("label", "prediction", "score")]
+        wanted = [self.dataset.id_column, *roles, self.caption, self.props.sort_by]
+        return [c for c in dict.fromkeys(wanted) if c is not None]
+
+    def _legend(self) -> str:
+        parts = []
+        if self.props.sort_by:
+            parts.append(f"sorted by {self.props.sort_by} {'↓' if self.props.descending else '↑'}")
+        if self.caption:
+            parts.append(f"caption: {self.caption} → {self.versus}" if self.versus else f"caption: {self.caption}")
+        return " · ".join(parts)
+
+    # -- render -------------------------------------------------------------------------------------------------
+
+    def render(self, view: View) -> tuple[Any, ...]:
+        kind, column = self.media
+        size = self.props.page_size
+        total = view.data.count()
+        pages = max(1, math.ceil(total / size))
+        key = _filter_key(view)
+        page = min(max(self._requested_page(view, key), 1), pages)
+        rows = self._page(view, page, [column, *self._tooltip_columns()])
+        selected = set(view.selected_ids())
+        id_col = self.dataset.id_column
+        ticked = [i for i, row in enumerate(rows) if row[id_col] in selected]
+        options = [
+            {
+                "label": self._item(row, kind, column, view, i in ticked),
+                "value": i,
+                "title": self._tooltip(row, kind, column),
+            }
+            for i, row in enumerate(rows)
+        ]
+        if total:
+            first = (page - 1) * size + 1
+            status = f"Page {page} of {pages} · {first:,}\N{EN DASH}{first + len(rows) - 1:,} of {total:,}"
+        else:
+            status = "No instances match the filter"
+        drawn = [page, key, [row[id_col] for row in rows], ticked]
+        pager = {
+            "page": page,
+            "filter": key,
+            "gen": hashlib.sha1(json.dumps(drawn, default=str).encode()).hexdigest()[:12],
+            "size": len(rows),
+            "ticked": ticked,
+        }
+        pixelated = kind == "image" and self._tiny(rows, column)
+        return (
+            options,
+            f"symphony-gallery-grid {kind}" + (" pixelated" if pixelated else ""),
+            pager,
+            status,
+            page <= 1,
+            page >= pages,
+            "Unselect page" if rows and len(ticked) == len(rows) else "Select page",
+        )
+
+    def _requested_page(self, view: View, key: str) -> int:
+        pager = view.inputs.get("pager.data")
+        page = pager.get("page") if isinstance(pager, dict) else None
+        if type(page) is not int:
+            return 1
+        if view.trigger == "prev.n_clicks":
+            return page - 1
+        if view.trigger == "next.n_clicks":
+            return page + 1
+        # A new filter shows other instances: start again at the first page. A new selection keeps the page.
+        return page if pager.get("filter") == key else 1
+
+    def _page(self, view: View, page: int, columns: list[str]) -> list[dict[str, Any]]:
+        p = self.props
+        columns = list(dict.fromkeys([self.dataset.id_column, *columns]))
+        sort = [(p.sort_by, p.descending)] if p.sort_by else []
+        return view.data.rows(columns, sort=sort, offset=(page - 1) * p.page_size, limit=p.page_size).to_dicts()
+
+    def _tiny(self, rows: list[dict[str, Any]], column: str) -> bool:
+        """Whether the images are smaller than a thumbnail: enlarged, they look sharp drawn as square pixels."""
+        path = next((row[column] for row in rows if row[column]), None)
+        target = resolve_media(self.dataset.media_root, str(path)) if path else None
+        return target is not None and _largest_side(target) <= THUMB_PX
+
+    def _item(self, row: dict[str, Any], kind: str, column: str, view: View, selected: bool) -> html.Div:
+        media = row[column]
+        if kind == "text":
+            text = "" if media is None else str(media)
+            body = html.Div(text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else ""), className="snippet")
+        elif media:
+            body = html.Img(src=media_url(view.state.layout, str(media)), alt="", className="thumb")
+        else:
+            body = html.Div("no image", className="thumb empty")
+        return html.Div(
+            [body, self._caption(row)], className="symphony-gallery-item" + (" selected" if selected else "")
+        )
+
+    def _caption(self, row: dict[str, Any]) -> html.Div | None:
+        if self.caption is None:
+            return None
+        value = row[self.caption]
+        if self.versus is None:
+            return html.Div(_fmt(value), className="caption")
+        predicted = row[self.versus]
+        wrong = value is not None and predicted is not None and value != predicted
+        return html.Div(
+            [html.Span(_fmt(value), className="label"), " → ", html.Span(_fmt(predicted), className="prediction")],
+            className="caption wrong" if wrong else "caption",
+        )
+
+    def _tooltip(self, row: dict[str, Any], kind: str, column: str) -> str:
+        lines = [f"{c}: {_fmt(row[c])}" for c in self._tooltip_columns()]
+        if kind == "text" and row[column] is not None:
+            lines.append(str(row[column])[:TOOLTIP_CHARS])
+        return "\n".join(lines)
+
+    # -- events -------------------------------------------------------------------------------------------------
+
+    def on_event(self, name: str, value: Any, view: View) -> Clause | None:
+        page, want = _pick(value)
+        on_page = [row[self.dataset.id_column] for row in self._page(view, page, [])]
+        # Positions past the end of the page were not drawn: they did not come from a click on a thumbnail.
+        wanted = {on_page[p]: on for p, on in want.items() if p < len(on_page)}
+        before = view.selected_ids()
+        chosen = set(before)
+        after = [i for i in before if wanted.get(i, True)] + [i for i, on in wanted.items() if on and i not in chosen]
+        if set(after) == chosen:
+            return dash.no_update
+        return self.clause("ids", value=after) if after else None
+
+
+def _pick(value: Any) -> tuple[int, dict[int, bool]]:
+    """The page and the wanted state per position of a pick event; a malformed one raises, saying what is wrong."""
+    if not isinstance(value, dict):
+        raise TypeError(f"a gallery pick must be an object, not {type(value).__name__}")
+    page, want = value.get("page"), value.get("want")
+    if type(page) is not int or page < 1:
+        raise ValueError(f"a gallery pick needs a page number, not {page!r}")
+    if not isinstance(want, dict) or len(want) > MAX_PAGE_SIZE:
+        raise ValueError("a gallery pick needs 'want': selected or not, per position on the page")
+    positions: dict[int, bool] = {}
+    for key, on in want.items():
+        if not (isinstance(key, str) and key.isdecimal() and len(key) <= 3 and isinstance(on, bool)):
+            raise ValueError(f"a gallery pick wants true or false per position, not {key!r}: {on!r}")
+        positions[int(key)] = on
+    return page, positions
+
+
+def _filter_key(view: View) -> str:
+    """A short fingerprint of the filter, to tell a new filter from a new selection."""
+    keys = sorted(c.key() for c in view.filter)
+    return hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=256)
+def _largest_side(path: Path) -> int:
+    try:
+        with Image.open(path) as image:  # reads the header only
+            return max(image.size)
+    except (OSError, UnidentifiedImageError):
+        return 0
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "(missing)"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
