@@ -11,7 +11,12 @@ SELECTED = "#f28e2b"
 # A qualitative palette (Tableau 10) for colouring by a category.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["autoScale2d", "toImage"]}
+GRAPH_CONFIG = {
+    "displayModeBar": "hover",
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["autoScale2d", "toImage"],
+}
 
 
 def base_layout(**overrides: Any) -> dict[str, Any]:
@@ -24,6 +29,7 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
         "xaxis": {"gridcolor": "#eef0f3", "zeroline": False},
         "yaxis": {"gridcolor": "#eef0f3", "zeroline": False},
         "hoverlabel": {"bgcolor": "#fff"},
+        "modebar": {"bgcolor": "rgba(255,255,255,0.85)", "color": "#9aa5b1", "activecolor": "#2f6fdf"},
         "autosize": True,
     }
     layout.update(overrides)
