@@ -78,7 +78,7 @@ def click_bar(dash_duo, component_id: str, bar: int) -> None:
     retry_stale(click)
 
 
-def filtered_counts(dash_duo, component_id: str) -> list[int]:  # noqa: ANN001
+def filtered_counts(dash_duo, component_id: str) -> list[int]:
     """The bar heights of a histogram's filtered trace, read from the figure the browser drew."""
     return [int(v) for v in plot_traces(dash_duo, css("histogram", "graph", component_id))[-1]["y"]]
 
@@ -168,12 +168,12 @@ def test_core004_broken_layout_shows_its_errors_and_others_work(dash_duo) -> Non
     assert dash_duo.get_logs() == [] or all("symphony" not in e["message"] for e in dash_duo.get_logs())
 
 
-def trace_counts(dash_duo, component_id: str) -> dict[str, list[int]]:  # noqa: ANN001
+def trace_counts(dash_duo, component_id: str) -> dict[str, list[int]]:
     """Every trace of a histogram as ``{name: heights}``."""
     return {t["name"]: [int(v) for v in t["y"]] for t in plot_traces(dash_duo, css("histogram", "graph", component_id))}
 
 
-def test_core005_group_by_splits_bars_per_group(dash_duo) -> None:  # noqa: ANN001
+def test_core005_group_by_splits_bars_per_group(dash_duo) -> None:
     dash_duo.start_server(APP)
     wait_count(dash_duo, TOTAL, TOTAL)
     dash_duo.find_element(".symphony-groupby").click()  # Dash 4's dropdown: a button opening a list of options
