@@ -1,6 +1,6 @@
 """Server time and bytes of one interaction of the demo layout's views on a large synthetic table.
 
-One interaction = a filter change: every mounted component renders again from the new state, exactly as the
+One interaction = a filter change: every component of the page renders again from the new state, exactly as the
 render callbacks do (same ``render(view)`` calls, figures serialised with Dash's JSON encoder). Compared with the
 floor (the same views written directly in polars, no framework) and with shipping the whole table as Arrow, as the
 original Symphony does. Run:
@@ -75,24 +75,23 @@ def interaction_state(slug: str) -> State:
     )
 
 
-def default_inputs(instance: Any) -> dict[str, Any]:
-    """What each extra input holds when a view renders after a filter change (a first page, a first grid block)."""
-    inputs: dict[str, Any] = {s.name: None for s in instance.inputs}
-    for name in inputs:
-        if name.endswith("getRowsRequest"):
-            inputs[name] = {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "confidence", "sort": "asc"}]}
-    return inputs
+GRID_REQUEST = {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "confidence", "sort": "asc"}]}
 
 
-def render_all(loaded: Any, state: State) -> tuple[float, int, dict[str, int]]:
-    """Render every component of every page once; return seconds, total bytes and bytes per component."""
+def render_page(loaded: Any, state: State, page: int = 0) -> tuple[float, int, dict[str, int]]:
+    """Redraw every component of one page, as a filter change does, and answer the table's first block of rows.
+
+    Returns the seconds, the total bytes sent to the browser and the bytes per component.
+    """
     loaded.engine._masks.clear()  # a new filter: nothing is cached from the previous interaction
     sizes: dict[str, int] = {}
     start = time.perf_counter()
-    for component_id, (instance, _) in loaded.instances.items():
-        view = View(component_id, loaded.dataset, loaded.engine, state, default_inputs(instance), None)
-        result = instance.render(view)
-        sizes[component_id] = len(json.dumps(result, cls=plotly.utils.PlotlyJSONEncoder))
+    for spec in loaded.layout.pages[page].components:
+        instance, _ = loaded.instances[spec.id]
+        view = View(spec.id, loaded.dataset, loaded.engine, state, {s.name: None for s in instance.inputs}, None)
+        answers = [instance.render(view)]
+        answers += [instance.on_request(name, GRID_REQUEST, view) for name in instance.requests]
+        sizes[spec.id] = sum(len(json.dumps(a, cls=plotly.utils.PlotlyJSONEncoder)) for a in answers)
     return time.perf_counter() - start, sum(sizes.values()), sizes
 
 
@@ -135,14 +134,13 @@ def main(argv: list[str] | None = None) -> None:
     dataset = Dataset(synthetic(args.rows), name="synthetic")
     loaded = load_layout(LAYOUT, data=dataset)
     state = interaction_state(loaded.slug)
-    render_all(loaded, state)  # warm up: imports, extents, first figure templates
-    runs = [render_all(loaded, state) for _ in range(args.repeat)]
+    render_page(loaded, state)  # warm up: imports, extents, first figure templates
+    runs = [render_page(loaded, state) for _ in range(args.repeat)]
     floors = [floor(dataset.frame) for _ in range(args.repeat)]
     seconds = statistics.median(r[0] for r in runs)
     result = {
         "rows": args.rows,
-        "views": len(loaded.instances),
-        "view_types": sorted({spec.type for _, spec in loaded.instances.values()}),
+        "views": [f"{c.type} {c.id}" for c in loaded.layout.pages[0].components],
         "median_ms_all_views": round(seconds * 1000, 1),
         "median_ms_polars_floor": round(statistics.median(floors) * 1000, 1),
         "ratio_to_floor": round(seconds / statistics.median(floors), 2),

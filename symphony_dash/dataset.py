@@ -98,6 +98,7 @@ class Dataset:
             if role := {"image": "image", "audio": "audio", "embedding": "embedding"}.get(info.kind):
                 self.roles.setdefault(role, info.name)
         self.frame = _encode_categories(frame, self.columns)
+        self._categories: dict[str, list[Any]] = {}
 
     def __len__(self) -> int:
         return self.frame.height
@@ -121,11 +122,14 @@ class Dataset:
         return [c.name for c in self.columns.values() if c.kind in kinds]
 
     def categories(self, column: str) -> list[Any]:
-        """The categories of a categorical column, in their display order."""
-        series = self.frame[column]
-        if isinstance(series.dtype, pl.Enum):
-            return series.dtype.categories.to_list()
-        return series.drop_nulls().unique().sort().to_list()
+        """The categories of a categorical column, in their display order (computed once: the table never changes)."""
+        if column not in self._categories:
+            series = self.frame[column]
+            if isinstance(series.dtype, pl.Enum):
+                self._categories[column] = series.dtype.categories.to_list()
+            else:
+                self._categories[column] = series.drop_nulls().unique().sort().to_list()
+        return self._categories[column]
 
 
 def _to_polars(data: Any) -> pl.DataFrame:

@@ -223,10 +223,12 @@ class Query:
         """
         for col in (x, y):
             self._numeric(col)
-        (x0, x1), (y0, y1) = self.engine.extent(x), self.engine.extent(y)
-        xy = self.frame([x, y]).cast(pl.Float64).drop_nulls().to_numpy()
-        counts, ye, xe = np.histogram2d(xy[:, 1], xy[:, 0], bins=int(size), range=[[y0, y1], [x0, x1]])
-        return counts, ye, xe
+        size = int(size)
+        (xc, xe), (yc, ye) = self.engine.codes(x, size), self.engine.codes(y, size)
+        # The cached per-axis bins make one cell index per row; a missing x or y lands in the dropped last cells.
+        cells = yc.astype(np.int64) * (size + 1) + xc
+        counts = self._bincount(cells, (size + 1) * (size + 1)).reshape(size + 1, size + 1)[:size, :size]
+        return counts.astype(np.float64), ye, xe
 
     def rows(
         self,

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import css, retry_stale, settle, toy_frame, wait_count
+from plotly.utils import PlotlyJSONEncoder
 from selenium.webdriver.common.action_chains import ActionChains
 
 from symphony_dash import create_app
@@ -258,7 +259,8 @@ def big() -> tuple[Dataset, Engine]:
 
 def render(dataset: Dataset, engine: Engine, state: State, **props: object) -> dict:
     scatter = Scatter("proj", ScatterProps.model_validate(props), dataset)
-    return json.loads(scatter.render(View("proj", dataset, engine, state)).to_json())
+    # What Dash sends: the figure through plotly's JSON encoder.
+    return json.loads(json.dumps(scatter.render(View("proj", dataset, engine, state)), cls=PlotlyJSONEncoder))
 
 
 def points_in(trace: dict) -> int:

@@ -113,7 +113,7 @@ class Scatter(Component):
 
     # -- rendering ---------------------------------------------------------------------------------------------
 
-    def render(self, view: View) -> go.Figure:
+    def render(self, view: View) -> dict[str, Any]:
         x, y = self._axes()
         color = self._chosen_color(view.inputs.get("color.value"))
         if color is not None and color not in self._colorable():
@@ -124,20 +124,20 @@ class Scatter(Component):
         polygon = np.asarray(own.value, dtype=np.float64) if mine else None  # type: ignore[union-attr]
         shown, total = view.data.count(), len(self.dataset)
         dense = shown > self.props.max_points
-        fig = go.Figure()
+        traces: list[Any] = []
         if shown < total:
-            self._add_background(fig, view.all, x, y, total)
+            traces.append(self._background(view.all, x, y, total))
         if dense:
-            fig.add_trace(self._density(view.data, x, y, DENSITY, "filtered"))
+            traces.append(self._density(view.data, x, y, DENSITY, "filtered"))
             rows = view.data.sample(min(SAMPLE_POINTS, self.props.max_points), self._columns(x, y, color))
         else:
             rows = view.data.frame(self._columns(x, y, color))
-        for trace in self._points(rows, x, y, color, polygon, faint=dense):
-            fig.add_trace(trace)
+        traces += self._points(rows, x, y, color, polygon, faint=dense)
         if view.selection is not None:
-            fig.add_trace(self._highlight(view, view.selection, x, y))
-        fig.update_layout(
-            style.base_layout(uirevision=f"{x}|{y}", selectionrevision=own.key() if own else "none"),
+            traces.append(self._highlight(view, view.selection, x, y))
+        layout = style.base_layout(
+            uirevision=f"{x}|{y}",
+            selectionrevision=own.key() if own else "none",
             dragmode="lasso",
             hovermode="closest",
             showlegend=color is not None and self.dataset.column(color).kind != "numeric",
@@ -148,7 +148,9 @@ class Scatter(Component):
             shapes=[_outline(polygon)] if polygon is not None else [],
             annotations=[_note(shown, len(rows))] if dense else [],
         )
-        return fig
+        # The traces go through a Figure, which sends numpy arrays as compact typed arrays; the layout stays a plain
+        # dict, since validating it through plotly costs more than the data work of the whole view.
+        return {"data": go.Figure(data=traces).to_plotly_json()["data"], "layout": layout}
 
     def _axes(self) -> tuple[str, str]:
         x, y = self.resolve("x", "x"), self.resolve("y", "y")
@@ -176,13 +178,12 @@ class Scatter(Component):
     def _columns(self, x: str, y: str, color: str | None) -> list[str]:
         return list(dict.fromkeys([x, y, *self._hover_columns(), *([color] if color else [])]))
 
-    def _add_background(self, fig: go.Figure, everything: Query, x: str, y: str, total: int) -> None:
+    def _background(self, everything: Query, x: str, y: str, total: int) -> go.Heatmap | go.Scattergl:
         """Every row in light grey behind the filtered ones, so a filter reads as a part of the whole."""
         if total > self.props.max_points:
-            fig.add_trace(self._density(everything, x, y, style.UNFILTERED, "all"))
-            return
+            return self._density(everything, x, y, style.UNFILTERED, "all")
         xy = everything.frame([x, y])
-        fig.add_scattergl(
+        return go.Scattergl(
             x=_floats(xy[x]),
             y=_floats(xy[y]),
             mode="markers",
