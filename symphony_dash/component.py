@@ -289,21 +289,21 @@ class Component:
         def emit(*args: Any) -> dict[str, Any]:
             *values, state_data, props_data = args
             values, extra = values[: len(event_names)], values[len(event_names) :]
-            instance, engine = resolve(cls, props_data)
             trigger = _trigger()
             name = next((n for n in event_names if cls.events[n].slot.name == trigger), event_names[0])
-            value = values[event_names.index(name)]
-            inputs = {s.name: v for s, v in zip(cls.inputs, extra, strict=True)}
-            view = View(instance.component_id, instance.dataset, engine, parse_state(state_data), inputs, trigger)
             try:
-                clause = instance.on_event(name, value, view)
-            except (ClauseError, DatasetError, ValidationError, ValueError, KeyError, TypeError) as exc:
-                log.warning("%s %s: ignored a malformed %s event: %s", cls.type, instance.component_id, name, exc)
+                instance, engine = resolve(cls, props_data)
+                inputs = {s.name: v for s, v in zip(cls.inputs, extra, strict=True)}
+                view = View(instance.component_id, instance.dataset, engine, parse_state(state_data), inputs, trigger)
+                clause = instance.on_event(name, values[event_names.index(name)], view)
+                if clause is not None and clause is not dash.no_update:
+                    engine.check(clause)
+            except (ClauseError, DatasetError, ValidationError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                # A browser can send anything: a malformed event changes nothing, and the page keeps working.
+                log.warning("%s: ignored a malformed %s event: %s", cls.type, name, exc)
                 raise PreventUpdate from None
             if clause is dash.no_update:
                 raise PreventUpdate
-            if clause is not None:
-                engine.check(clause)
             return {
                 "kind": cls.events[name].kind,
                 "source": instance.component_id,

@@ -19,7 +19,7 @@ from . import registry
 from .component import Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
-from .state import Clause, ClauseError, State
+from .state import Clause, ClauseError, State, json_path
 
 __all__ = [
     "ComponentSpec",
@@ -153,14 +153,6 @@ def _read_json(path: Path, file: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise LayoutError(file, [f"line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}"]) from None
-
-
-def json_path(loc: tuple[int | str, ...]) -> str:
-    """``('pages', 0, 'components', 2)`` as ``pages[0].components[2]``."""
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
 
 
 def _messages(exc: ValidationError, prefix: tuple[int | str, ...] = (), owner: str = "") -> list[str]:

@@ -230,11 +230,19 @@ class State(BaseModel):
         return next((c for c in self.filter if c.source == component_id), None)
 
 
+def json_path(loc: tuple[int | str, ...]) -> str:
+    """``('pages', 0, 'components', 2)`` as ``pages[0].components[2]``: how people write a place in JSON."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
 def parse_state(data: Any) -> State:
     """Validate a state sent by a browser; a malformed one raises :class:`ClauseError` with a readable message."""
     try:
         return State.model_validate(data or {})
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in ("state", *first["loc"]))
+        where = json_path(("state", *first["loc"]))
         raise ClauseError(f"{where}: {first['msg'].removeprefix('Value error, ')}") from None

@@ -401,22 +401,22 @@ def test_state014_malformed_payloads_raise_a_readable_clause_error(payload: Any)
     [
         ("state", "state: Input should be a valid dictionary or instance of State"),
         ({"filter": "label == 3"}, "state.filter: Input should be a valid list"),
-        ({"group_by": [1]}, "state.group_by.0: Input should be a valid string"),
+        ({"group_by": [1]}, "state.group_by[0]: Input should be a valid string"),
         (
             {"filter": [{"op": "eq", "column": "x", "value": 1}] * 201},
             "state.filter: List should have at most 200 items after validation, not 201",
         ),
-        (_clause(op="range", column="x", value=[1, 0]), "state.filter.0: a 'range' value must have low <= high"),
-        (_clause(op="eq", column="x", value=10**400), "state.filter.0.value: numbers must be finite"),
+        (_clause(op="range", column="x", value=[1, 0]), "state.filter[0]: a 'range' value must have low <= high"),
+        (_clause(op="eq", column="x", value=10**400), "state.filter[0].value: numbers must be finite"),
         (
             _clause(op="polygon", columns=["x", "y"], value=[[0, 0], [1, 10**400], [2, 0]]),
-            "state.filter.0: every polygon point must be [x, y] with two finite numbers",
+            "state.filter[0]: every polygon point must be [x, y] with two finite numbers",
         ),
         (
             _clause(op="ids", value=list(range(MAX_IDS + 1))),
-            "state.filter.0: an 'ids' value may hold at most 100000 values, got 100001",
+            "state.filter[0]: an 'ids' value may hold at most 100000 values, got 100001",
         ),
-        (_clause(op="eq", column="x", value=1, code="x"), "state.filter.0.code: Extra inputs are not permitted"),
+        (_clause(op="eq", column="x", value=1, code="x"), "state.filter[0].code: Extra inputs are not permitted"),
     ],
 )
 def test_state015_malformed_payload_messages(payload: Any, message: str) -> None:
