@@ -125,13 +125,13 @@ def load_layout(
     except ValidationError as exc:
         raise LayoutError(file, _messages(exc)) from None
     errors = _check_components(model)
-    if errors:
-        raise LayoutError(file, errors)
     base = Path(file).parent if path is not None else Path.cwd()
     try:
         dataset = _dataset(model.data, data, base, datasets if datasets is not None else {})
     except DatasetError as exc:
-        raise LayoutError(file, [f"data: {exc}"]) from None
+        errors.append(f"data: {exc}")
+    if errors:  # every problem at once, so one round of fixes is enough
+        raise LayoutError(file, errors)
     # A title of only non-ASCII letters ("日本語") has no slug of its own; an empty one would be an unreachable page.
     slug = slug_of(Path(file)) if path is not None else re.sub(r"[^a-z0-9]+", "-", model.title.lower()).strip("-")
     slug = slug or "layout"

@@ -284,6 +284,13 @@ def test_layout018_every_component_problem_is_reported(folder: Path) -> None:
     ]
 
 
+def test_layout023_component_and_data_problems_are_reported_together(folder: Path) -> None:
+    layout = good_layout(data={"source": "gone.parquet"}, pages=one_component(type="histgram"))
+    errors = errors_of(folder, layout)
+    assert errors[0].startswith("pages[0].components[0].type: 'histgram' is not a component type")
+    assert errors[1] == f"data: source: no such data file 'gone.parquet' (looked for {folder / 'gone.parquet'})"
+
+
 def test_layout019_unknown_column_in_props(folder: Path) -> None:
     layout = good_layout(pages=one_component(props={"column": "confidance"}))
     assert errors_of(folder, layout) == [
