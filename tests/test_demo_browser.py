@@ -144,11 +144,13 @@ def digit_counts(rows: pd.DataFrame, column: str = "label") -> list[int]:
 
 
 def gallery_items(dash_duo: Any) -> list[dict[str, Any]]:
-    """Every thumbnail on the gallery's page: its caption's label and its image's natural width (0 until loaded)."""
+    """Every thumbnail on the gallery's page: its caption's label and prediction, and its image's natural width (0
+    until it has loaded)."""
     script = """
         return Array.from(document.querySelectorAll(arguments[0] + ' .dash-options-list-option')).map(o => {
-            const img = o.querySelector('img'), label = o.querySelector('.caption .label');
-            return {label: label ? label.textContent : null, width: img && img.complete ? img.naturalWidth : 0};
+            const img = o.querySelector('img'), text = s => (o.querySelector('.caption ' + s) || {}).textContent;
+            return {label: text('.label'), prediction: text('.prediction'),
+                    width: img && img.complete ? img.naturalWidth : 0};
         });"""
     return dash_duo.driver.execute_script(script, GALLERY)
 
@@ -167,12 +169,12 @@ def wait_gallery(dash_duo: Any, rows: pd.DataFrame) -> list[dict[str, Any]]:
     return items
 
 
-def table_labels(dash_duo: Any) -> list[str]:
-    """The label cell of every row the table draws."""
+def table_labels(dash_duo: Any, column: str = "label") -> list[str]:
+    """The ``column`` cell of every row the table draws."""
     script = """
         return Array.from(document.querySelectorAll(arguments[0] + ' .ag-center-cols-container .ag-row'))
-            .map(r => r.querySelector(".ag-cell[col-id='label']")).filter(c => c).map(c => c.textContent);"""
-    return dash_duo.driver.execute_script(script, TABLE)
+            .map(r => r.querySelector(`.ag-cell[col-id='${arguments[1]}']`)).filter(c => c).map(c => c.textContent);"""
+    return dash_duo.driver.execute_script(script, TABLE, column)
 
 
 def wait_table(dash_duo: Any, rows: pd.DataFrame) -> None:
@@ -204,9 +206,7 @@ def test_demo001_every_box_of_the_overview_draws(dash_duo) -> None:
     until(lambda: all(item["width"] > 0 for item in gallery_items(dash_duo)), timeout=10, poll=0.05)
 
     dash_duo.wait_for_text_to_equal(TABLE_STATUS, f"{TOTAL:,} rows")
-    cell = f"{TABLE} .ag-row[row-index='0'] .ag-cell[col-id='id']"
-    dash_duo.wait_for_text_to_equal(cell, str(FRAME.id.iloc[0]))
-    assert table_labels(dash_duo)[:5] == [str(v) for v in FRAME.label.head(5)]
+    until(lambda: table_labels(dash_duo)[:10] == [str(v) for v in FRAME.label.head(10)], timeout=10, poll=0.05)
 
     assert dash_duo.driver.execute_script("return document.querySelectorAll('.symphony-error-card').length") == 0
     assert severe_logs(dash_duo) == []
@@ -275,7 +275,8 @@ def test_demo004_the_filter_holds_across_pages(dash_duo) -> None:
     wait_count(dash_duo, len(predicted), TOTAL)
     assert chips(dash_duo) == ["prediction in [3]"]
     wait_table(dash_duo, predicted)
-    wait_gallery(dash_duo, predicted)
+    until(lambda: (shown := table_labels(dash_duo, "prediction")) and set(shown) == {"3"}, timeout=10, poll=0.05)
+    assert {item["prediction"] for item in wait_gallery(dash_duo, predicted)} == {"3"}
     assert bars(dash_duo, "label") == digit_counts(predicted)
 
 
@@ -296,4 +297,12 @@ def test_demo005_screenshots_of_a_lasso_and_the_mistakes_page(dash_duo) -> None:
     settle(dash_duo)
     dash_duo.driver.save_screenshot("/work/main/shots/demo-mistakes.png")
     assert dash_duo.driver.execute_script("return document.querySelectorAll('.symphony-error-card').length") == 0
+
+    # Back on the Overview the lasso is still there, drawn around the same points.
+    open_tab(dash_duo, "Overview")
+    wait_count(dash_duo, len(chosen), TOTAL)
+    assert chips(dash_duo) == ["lasso on (x, y)"]
+    assert len(chosen) == int(inside(FRAME, stored_polygon(dash_duo)).sum())
+    plot_traces(dash_duo, SCATTER)
+    assert dash_duo.driver.execute_script(PLOT + "return g._fullLayout.shapes.length;", SCATTER) == 1
     assert severe_logs(dash_duo) == []

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+import dash
 from dash import dcc
 from pydantic import Field
 
@@ -159,8 +160,12 @@ class Histogram(Component):
         }
 
     def on_event(self, name: str, value: Any, view: View) -> Clause | None:
-        if not value or (not value.get("points") and "range" not in value):
-            return None
+        if not value:
+            return None  # a double-click cleared the brush
+        if not value.get("points") and "range" not in value:
+            # Plotly reports an empty selection when it draws a graph mounted again (page navigation); a person's
+            # brush always has a range, and removing the clause here would drop a bar click made before.
+            return dash.no_update
         col = self.props.column
         if name == "brush" and not self.categorical and value.get("range"):
             lo, hi = sorted(float(v) for v in value["range"]["x"])
