@@ -181,7 +181,7 @@ class Component:
         raise NotImplementedError
 
     def on_event(self, name: str, value: Any, view: View) -> Clause | None:
-        """Turn the UI event ``name`` into this component's clause, or ``None`` to remove it."""
+        """Turn the UI event ``name`` into this component's clause, ``None`` to remove it, or ``dash.no_update``."""
         return None
 
     def on_request(self, name: str, value: Any, view: View) -> Any:
