@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 from dash import html
-from helpers import css, plot_traces, retry_stale, settle, wait_count
+from helpers import chip_texts, click_bar, css, filtered_bars, plot_traces, retry_stale, settle, wait_count
 from selenium.webdriver.common.action_chains import ActionChains
 
 from symphony_dash import Component, Props, Slot, create_app, register
@@ -67,30 +67,10 @@ def _layouts() -> list[Path]:
 APP = create_app(_layouts())
 
 
-def click_bar(dash_duo, component_id: str, bar: int) -> None:
-    """Click the ``bar``-th bar of the filtered (top) trace of a histogram, as a person would."""
-
-    def click() -> None:
-        graph = dash_duo.find_element(css("histogram", "graph", component_id))
-        paths = graph.find_elements("css selector", ".trace.bars")[-1].find_elements("css selector", "path")
-        ActionChains(dash_duo.driver).move_to_element(paths[bar]).pause(0.2).click().perform()
-
-    retry_stale(click)
-
-
-def filtered_counts(dash_duo, component_id: str) -> list[int]:
-    """The bar heights of a histogram's filtered trace, read from the figure the browser drew."""
-    return [int(v) for v in plot_traces(dash_duo, css("histogram", "graph", component_id))[-1]["y"]]
-
-
-def chip_texts(dash_duo) -> list[str]:
-    return [e.text for e in dash_duo.find_elements("#symphony-chips .symphony-chip-text")]
-
-
 def test_core001_bar_click_filters_other_views_and_chip_restores(dash_duo) -> None:
     dash_duo.start_server(APP)
     wait_count(dash_duo, TOTAL, TOTAL)
-    before = filtered_counts(dash_duo, "pred")
+    before = filtered_bars(dash_duo, "pred")
     click_bar(dash_duo, "label", 3)
     threes = FRAME[FRAME.label == 3]
     wait_count(dash_duo, len(threes), TOTAL)
@@ -100,15 +80,15 @@ def test_core001_bar_click_filters_other_views_and_chip_restores(dash_duo) -> No
     )
     # The prediction histogram now counts the predictions of the 3s only; the label histogram keeps all its bars.
     expected = threes.prediction.value_counts()
-    pred = dict(zip(range(10), filtered_counts(dash_duo, "pred"), strict=True))
+    pred = dict(zip(range(10), filtered_bars(dash_duo, "pred"), strict=True))
     assert pred == {d: int(expected.get(d, 0)) for d in range(10)}
-    assert filtered_counts(dash_duo, "label") == [int((FRAME.label == d).sum()) for d in range(10)]
-    assert sum(filtered_counts(dash_duo, "conf")) == len(threes)
+    assert filtered_bars(dash_duo, "label") == [int((FRAME.label == d).sum()) for d in range(10)]
+    assert sum(filtered_bars(dash_duo, "conf")) == len(threes)
 
     dash_duo.find_element("#symphony-chips .symphony-chip-remove").click()
     wait_count(dash_duo, TOTAL, TOTAL)
     assert chip_texts(dash_duo) == []
-    assert filtered_counts(dash_duo, "pred") == before
+    assert filtered_bars(dash_duo, "pred") == before
 
 
 def test_core002_two_histograms_emit_independent_clauses(dash_duo) -> None:

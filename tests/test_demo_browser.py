@@ -6,14 +6,25 @@ from __future__ import annotations
 
 import math
 from importlib import resources
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from dash.testing.wait import until
-from helpers import css, plot_traces, retry_stale, settle, wait_count
-from selenium.webdriver.common.action_chains import ActionChains
+from helpers import (
+    PLOT,
+    chip_texts,
+    click_bar,
+    css,
+    drag_through,
+    filtered_bars,
+    inside,
+    plot_traces,
+    scatter_points,
+    settle,
+    stored_polygon,
+    wait_count,
+)
 
 from symphony_dash import create_app
 from symphony_dash.demo import prepare_digits
@@ -33,7 +44,6 @@ GALLERY = css("gallery", "grid", "instances")
 GALLERY_STATUS = css("gallery", "status", "instances")
 TABLE = css("table", "grid", "rows")
 TABLE_STATUS = css("table", "status", "rows")
-PLOT = "const g = document.querySelector(arguments[0]).querySelector('.js-plotly-plot');"
 
 
 def start(dash_duo: Any) -> None:
@@ -49,27 +59,6 @@ def start(dash_duo: Any) -> None:
 # -- what a person does ----------------------------------------------------------------------------------------------
 
 
-def lasso(dash_duo: Any, points: list[tuple[float, float]]) -> None:
-    """Press the mouse on the scatter at the first data point, move through the others and let go."""
-
-    def drag() -> None:
-        layer = dash_duo.find_element(SCATTER).find_element("css selector", ".nsewdrag")
-        # Plotly's own axis maps give the pixel of a data point, measured from the plot area's top-left corner.
-        pixels = dash_duo.driver.execute_script(
-            PLOT + "const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis;"
-            "return arguments[1].map(p => [Math.round(xa.d2p(p[0])), Math.round(ya.d2p(p[1]))]);",
-            SCATTER,
-            points,
-        )
-        chain = ActionChains(dash_duo.driver, duration=40)
-        chain = chain.move_to_element_with_offset(layer, *pixels[0]).click_and_hold()
-        for (x0, y0), (x1, y1) in pairwise(pixels):
-            chain = chain.move_by_offset(x1 - x0, y1 - y0)
-        chain.release().perform()
-
-    retry_stale(drag)
-
-
 def loop_around(digit: int) -> list[tuple[float, float]]:
     """An ellipse around the bulk of a digit's t-SNE cluster (its 2nd to 98th percentiles), in data coordinates."""
     rows = FRAME[FRAME.label == digit]
@@ -79,63 +68,11 @@ def loop_around(digit: int) -> list[tuple[float, float]]:
     return [(cx + rx * math.cos(a), cy + ry * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 17)]
 
 
-def click_bar(dash_duo: Any, histogram: str, bar: int) -> None:
-    def click() -> None:
-        graph = dash_duo.find_element(css("histogram", "graph", histogram))
-        paths = graph.find_elements("css selector", ".trace.bars")[-1].find_elements("css selector", "path")
-        ActionChains(dash_duo.driver).move_to_element(paths[bar]).pause(0.2).click().perform()
-
-    retry_stale(click)
-
-
 def open_tab(dash_duo: Any, title: str) -> None:
     dash_duo.driver.find_element("xpath", f"//a[contains(@class, 'symphony-tab') and text()='{title}']").click()
 
 
 # -- what the page then shows ----------------------------------------------------------------------------------------
-
-
-def central_filter(dash_duo: Any) -> list[dict[str, Any]]:
-    """The clauses in the app's central store, read from Dash's own state in the browser."""
-    script = (
-        "const s = window.store.getState(); let node = s.layout;"
-        "for (const k of s.paths.strs['symphony-state']) node = node[k];"
-        "return (node.props.data || {}).filter || [];"
-    )
-    return dash_duo.driver.execute_script(script)
-
-
-def stored_polygon(dash_duo: Any) -> list[list[float]]:
-    clauses = [c for c in central_filter(dash_duo) if c["source"] == "projection"]
-    assert len(clauses) == 1 and clauses[0]["op"] == "polygon" and clauses[0]["columns"] == ["x", "y"]
-    return clauses[0]["value"]
-
-
-def inside(frame: pd.DataFrame, vertices: list[list[float]]) -> np.ndarray:
-    """Which rows lie inside the polygon, by an even-odd ray cast written here, apart from the engine's."""
-    x, y = frame.x.to_numpy(), frame.y.to_numpy()
-    hit = np.zeros(len(frame), dtype=bool)
-    for (x1, y1), (x2, y2) in zip(vertices, vertices[1:] + vertices[:1], strict=True):
-        if y1 == y2:
-            continue  # a horizontal edge is never crossed by a horizontal ray
-        hit ^= ((y1 > y) != (y2 > y)) & (x < x1 + (y - y1) * (x2 - x1) / (y2 - y1))
-    return hit
-
-
-def chips(dash_duo: Any) -> list[str]:
-    # Read by script: an empty find_elements would first sit out selenium's implicit wait.
-    script = "return [...document.querySelectorAll('#symphony-chips .symphony-chip-text')].map(e => e.textContent);"
-    return dash_duo.driver.execute_script(script)
-
-
-def bars(dash_duo: Any, histogram: str) -> list[int]:
-    """The heights of a histogram's filtered (top) trace, as the browser drew them."""
-    return [int(v) for v in retry_stale(lambda: plot_traces(dash_duo, css("histogram", "graph", histogram)))[-1]["y"]]
-
-
-def scatter_points(dash_duo: Any) -> dict[str, int]:
-    """How many points each trace of the scatter holds, by trace name ('all' is the grey unfiltered layer)."""
-    return {t["name"]: len(t["x"]) for t in retry_stale(lambda: plot_traces(dash_duo, SCATTER))}
 
 
 def digit_counts(rows: pd.DataFrame, column: str = "label") -> list[int]:
@@ -193,11 +130,11 @@ def severe_logs(dash_duo: Any) -> list[dict[str, Any]]:
 
 def test_demo001_every_box_of_the_overview_draws(dash_duo) -> None:
     start(dash_duo)
-    assert scatter_points(dash_duo) == {str(d): n for d, n in enumerate(digit_counts(FRAME))}
+    assert scatter_points(dash_duo, SCATTER) == {str(d): n for d, n in enumerate(digit_counts(FRAME))}
     for histogram in ("confidence", "label", "prediction"):
-        assert sum(bars(dash_duo, histogram)) == TOTAL, histogram
-    assert bars(dash_duo, "label") == digit_counts(FRAME)
-    assert bars(dash_duo, "prediction") == digit_counts(FRAME, "prediction")
+        assert sum(filtered_bars(dash_duo, histogram)) == TOTAL, histogram
+    assert filtered_bars(dash_duo, "label") == digit_counts(FRAME)
+    assert filtered_bars(dash_duo, "prediction") == digit_counts(FRAME, "prediction")
 
     # The gallery starts at the least confident instances; each thumbnail is fetched after it appears.
     first = FRAME.sort_values("confidence", kind="stable").head(PAGE)
@@ -214,21 +151,21 @@ def test_demo001_every_box_of_the_overview_draws(dash_duo) -> None:
 
 def test_demo002_lasso_around_a_cluster_filters_table_histograms_and_gallery(dash_duo) -> None:
     start(dash_duo)
-    lasso(dash_duo, loop_around(0))
+    drag_through(dash_duo, SCATTER, loop_around(0))
     dash_duo.wait_for_text_to_equal("#symphony-chips .symphony-chip-text", "lasso on (x, y)")
-    chosen = FRAME[inside(FRAME, stored_polygon(dash_duo))]
+    chosen = FRAME[inside(FRAME, stored_polygon(dash_duo, "projection"))]
     zeros = FRAME[FRAME.label == 0]
     assert len(chosen) < TOTAL and chosen.label.eq(0).sum() > 0.9 * len(zeros), "the lasso holds the 0s' cluster"
 
     wait_count(dash_duo, len(chosen), TOTAL)
     wait_table(dash_duo, chosen)
-    assert bars(dash_duo, "label") == digit_counts(chosen)
-    assert bars(dash_duo, "prediction") == digit_counts(chosen, "prediction")
-    assert sum(bars(dash_duo, "confidence")) == len(chosen)
+    assert filtered_bars(dash_duo, "label") == digit_counts(chosen)
+    assert filtered_bars(dash_duo, "prediction") == digit_counts(chosen, "prediction")
+    assert sum(filtered_bars(dash_duo, "confidence")) == len(chosen)
     items = wait_gallery(dash_duo, chosen)
     assert {item["label"] for item in items} <= {str(v) for v in chosen.label}
     # Its own lasso does not filter the scatter: every point is still drawn.
-    assert sum(scatter_points(dash_duo).values()) == TOTAL
+    assert sum(scatter_points(dash_duo, SCATTER).values()) == TOTAL
 
 
 def test_demo003_bar_click_filters_scatter_and_table_and_the_chip_restores(dash_duo) -> None:
@@ -236,9 +173,9 @@ def test_demo003_bar_click_filters_scatter_and_table_and_the_chip_restores(dash_
     click_bar(dash_duo, "label", 8)
     eights = FRAME[FRAME.label == 8]
     wait_count(dash_duo, len(eights), TOTAL)
-    assert chips(dash_duo) == ["label in [8]"]
+    assert chip_texts(dash_duo) == ["label in [8]"]
     # The scatter draws the 8s in colour over a grey layer of every point.
-    assert scatter_points(dash_duo) == {"all": TOTAL, "8": len(eights)}
+    assert scatter_points(dash_duo, SCATTER) == {"all": TOTAL, "8": len(eights)}
     dash_duo.wait_for_text_to_equal(TABLE_STATUS, f"{len(eights):,} rows")
     until(lambda: (shown := table_labels(dash_duo)) and set(shown) == {"8"}, timeout=10, poll=0.05)
     items = wait_gallery(dash_duo, eights)
@@ -246,8 +183,8 @@ def test_demo003_bar_click_filters_scatter_and_table_and_the_chip_restores(dash_
 
     dash_duo.find_element("#symphony-chips .symphony-chip-remove").click()
     wait_count(dash_duo, TOTAL, TOTAL)
-    assert chips(dash_duo) == []
-    assert scatter_points(dash_duo) == {str(d): n for d, n in enumerate(digit_counts(FRAME))}
+    assert chip_texts(dash_duo) == []
+    assert scatter_points(dash_duo, SCATTER) == {str(d): n for d, n in enumerate(digit_counts(FRAME))}
     wait_table(dash_duo, FRAME)
     until(lambda: len(set(table_labels(dash_duo))) > 1, timeout=10, poll=0.05)
     wait_gallery(dash_duo, FRAME)
@@ -262,29 +199,29 @@ def test_demo004_the_filter_holds_across_pages(dash_duo) -> None:
     open_tab(dash_duo, "Mistakes")
     dash_duo.wait_for_element(css("histogram", "graph", "split") + " .bars")
     wait_count(dash_duo, len(predicted), TOTAL)
-    assert chips(dash_duo) == ["prediction in [3]"]
+    assert chip_texts(dash_duo) == ["prediction in [3]"]
     split = predicted.split.value_counts()
-    until(lambda: sorted(bars(dash_duo, "split")) == sorted(split.tolist()), timeout=10, poll=0.05)
-    assert sorted(bars(dash_duo, "correct")) == sorted(predicted.correct.value_counts().tolist())
-    assert sum(bars(dash_duo, "ink")) == len(predicted)
+    until(lambda: sorted(filtered_bars(dash_duo, "split")) == sorted(split.tolist()), timeout=10, poll=0.05)
+    assert sorted(filtered_bars(dash_duo, "correct")) == sorted(predicted.correct.value_counts().tolist())
+    assert sum(filtered_bars(dash_duo, "ink")) == len(predicted)
     n = len(predicted)
     status = css("gallery", "status", "least-confident")
     dash_duo.wait_for_text_to_equal(status, f"Page 1 of {math.ceil(n / 60)} · 1\u2013{min(n, 60)} of {n:,}")
 
     open_tab(dash_duo, "Overview")
     wait_count(dash_duo, len(predicted), TOTAL)
-    assert chips(dash_duo) == ["prediction in [3]"]
+    assert chip_texts(dash_duo) == ["prediction in [3]"]
     wait_table(dash_duo, predicted)
     until(lambda: (shown := table_labels(dash_duo, "prediction")) and set(shown) == {"3"}, timeout=10, poll=0.05)
     assert {item["prediction"] for item in wait_gallery(dash_duo, predicted)} == {"3"}
-    assert bars(dash_duo, "label") == digit_counts(predicted)
+    assert filtered_bars(dash_duo, "label") == digit_counts(predicted)
 
 
 def test_demo005_screenshots_of_a_lasso_and_the_mistakes_page(dash_duo) -> None:
     start(dash_duo)
-    lasso(dash_duo, loop_around(6))
+    drag_through(dash_duo, SCATTER, loop_around(6))
     dash_duo.wait_for_text_to_equal("#symphony-chips .symphony-chip-text", "lasso on (x, y)")
-    chosen = FRAME[inside(FRAME, stored_polygon(dash_duo))]
+    chosen = FRAME[inside(FRAME, stored_polygon(dash_duo, "projection"))]
     wait_count(dash_duo, len(chosen), TOTAL)
     wait_gallery(dash_duo, chosen)
     until(lambda: all(item["width"] > 0 for item in gallery_items(dash_duo)), timeout=10, poll=0.05)
@@ -293,7 +230,7 @@ def test_demo005_screenshots_of_a_lasso_and_the_mistakes_page(dash_duo) -> None:
 
     open_tab(dash_duo, "Mistakes")
     wait_count(dash_duo, len(chosen), TOTAL)
-    until(lambda: sum(bars(dash_duo, "correct")) == len(chosen), timeout=10, poll=0.05)
+    until(lambda: sum(filtered_bars(dash_duo, "correct")) == len(chosen), timeout=10, poll=0.05)
     settle(dash_duo)
     dash_duo.driver.save_screenshot("/work/main/shots/demo-mistakes.png")
     assert dash_duo.driver.execute_script("return document.querySelectorAll('.symphony-error-card').length") == 0
@@ -301,8 +238,8 @@ def test_demo005_screenshots_of_a_lasso_and_the_mistakes_page(dash_duo) -> None:
     # Back on the Overview the lasso is still there, drawn around the same points.
     open_tab(dash_duo, "Overview")
     wait_count(dash_duo, len(chosen), TOTAL)
-    assert chips(dash_duo) == ["lasso on (x, y)"]
-    assert len(chosen) == int(inside(FRAME, stored_polygon(dash_duo)).sum())
+    assert chip_texts(dash_duo) == ["lasso on (x, y)"]
+    assert len(chosen) == int(inside(FRAME, stored_polygon(dash_duo, "projection")).sum())
     plot_traces(dash_duo, SCATTER)
     assert dash_duo.driver.execute_script(PLOT + "return g._fullLayout.shapes.length;", SCATTER) == 1
     assert severe_logs(dash_duo) == []

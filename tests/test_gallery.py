@@ -10,8 +10,7 @@ from urllib.parse import unquote
 import dash
 import pytest
 from dash.testing.wait import until
-from helpers import css, retry_stale, toy_frame, wait_count
-from selenium.webdriver.common.action_chains import ActionChains
+from helpers import click_bar, css, retry_stale, toy_frame, wait_count
 
 from symphony_dash import create_app
 from symphony_dash.component import View
@@ -87,15 +86,6 @@ def captions(dash_duo) -> list[tuple[str, str, bool]]:
     return [(*item["caption"].split(" → "), item["wrong"]) for item in page_state(dash_duo)]
 
 
-def click_bar(dash_duo, bar: int) -> None:
-    def click() -> None:
-        graph = dash_duo.find_element(css("histogram", "graph", "label"))
-        paths = graph.find_elements("css selector", ".trace.bars")[-1].find_elements("css selector", "path")
-        ActionChains(dash_duo.driver).move_to_element(paths[bar]).pause(0.2).click().perform()
-
-    retry_stale(click)
-
-
 def click_thumbnail(dash_duo, index: int) -> None:
     retry_stale(lambda: dash_duo.find_elements(f"{ITEMS} img")[index].click())
 
@@ -140,7 +130,7 @@ def test_gal002_filter_resets_the_page_and_pages_through_the_filtered_rows(dash_
     dash_duo.wait_for_text_to_equal(STATUS, status(2, FRAME))
     assert shown_images(dash_duo) == FRAME.image.iloc[PAGE : 2 * PAGE].tolist()
 
-    click_bar(dash_duo, 3)
+    click_bar(dash_duo, "label", 3)
     threes = FRAME[FRAME.label == 3]
     wait_count(dash_duo, len(threes), TOTAL)
     dash_duo.wait_for_text_to_equal(STATUS, status(1, threes))

@@ -8,13 +8,27 @@ import base64
 import json
 import math
 import tempfile
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import css, retry_stale, settle, toy_frame, wait_count
+from helpers import (
+    PLOT,
+    central_filter,
+    chip_texts,
+    click_bar,
+    css,
+    drag_through,
+    filtered_bars,
+    inside,
+    retry_stale,
+    scatter_points,
+    settle,
+    stored_polygon,
+    toy_frame,
+    wait_count,
+)
 from plotly.utils import PlotlyJSONEncoder
 from selenium.webdriver.common.action_chains import ActionChains
 
@@ -55,7 +69,6 @@ def _layouts() -> list[dict]:
 
 APP = create_app(_layouts())
 GRAPH = css("scatter", "graph", "proj")
-PLOT = "const g = document.querySelector(arguments[0]).querySelector('.js-plotly-plot');"
 
 
 def start(dash_duo, layout: str = "toy", total: int = TOTAL) -> None:
@@ -70,28 +83,6 @@ def start(dash_duo, layout: str = "toy", total: int = TOTAL) -> None:
 # -- what a person does ----------------------------------------------------------------------------------------------
 
 
-def drag_through(dash_duo, points: list[tuple[float, float]]) -> None:
-    """Press the mouse on the scatter's plot at the first data point, move through the others and let go."""
-
-    def drag() -> None:
-        layer = dash_duo.find_element(GRAPH).find_element("css selector", ".nsewdrag")
-        # Plotly's own axis maps give the pixel of a data point, measured from the plot area's top-left corner.
-        pixels = dash_duo.driver.execute_script(
-            PLOT + "const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis;"
-            "return arguments[1].map(p => [Math.round(xa.d2p(p[0])), Math.round(ya.d2p(p[1]))]);",
-            GRAPH,
-            points,
-        )
-        # Short moves (selenium's default is 250 ms each); plotly still sees every one as a point of the path.
-        chain = ActionChains(dash_duo.driver, duration=40)
-        chain = chain.move_to_element_with_offset(layer, *pixels[0]).click_and_hold()
-        for (x0, y0), (x1, y1) in pairwise(pixels):
-            chain = chain.move_by_offset(x1 - x0, y1 - y0)
-        chain.release().perform()
-
-    retry_stale(drag)
-
-
 def double_click_plot(dash_duo) -> None:
     def click() -> None:
         layer = dash_duo.find_element(GRAPH).find_element("css selector", ".nsewdrag")
@@ -100,63 +91,7 @@ def double_click_plot(dash_duo) -> None:
     retry_stale(click)
 
 
-def click_bar(dash_duo, bar: int) -> None:
-    def click() -> None:
-        graph = dash_duo.find_element(css("histogram", "graph", "label"))
-        paths = graph.find_elements("css selector", ".trace.bars")[-1].find_elements("css selector", "path")
-        ActionChains(dash_duo.driver).move_to_element(paths[bar]).pause(0.2).click().perform()
-
-    retry_stale(click)
-
-
 # -- what the page then shows ----------------------------------------------------------------------------------------
-
-
-def central_filter(dash_duo) -> list[dict]:
-    """The clauses in the app's central store, read from Dash's own state in the browser."""
-    script = (
-        "const s = window.store.getState(); let node = s.layout;"
-        "for (const k of s.paths.strs['symphony-state']) node = node[k];"
-        "return (node.props.data || {}).filter || [];"
-    )
-    return dash_duo.driver.execute_script(script)
-
-
-def chips(dash_duo) -> list[str]:
-    # Read by script: an empty find_elements would first sit out selenium's implicit wait.
-    script = "return [...document.querySelectorAll('#symphony-chips .symphony-chip-text')].map(e => e.textContent);"
-    return dash_duo.driver.execute_script(script)
-
-
-def drawn(dash_duo) -> dict[str, int]:
-    """How many points each trace of the scatter holds, by trace name, as the browser drew them."""
-    script = PLOT + "return g._fullData.map(t => [t.name, t.x ? t.x.length : 0]);"
-    return {name: n for name, n in dash_duo.driver.execute_script(script, GRAPH)}
-
-
-def filtered_bars(dash_duo) -> list[int]:
-    script = (
-        "const g = document.querySelector(arguments[0]).querySelector('.js-plotly-plot');"
-        "return Array.from(g._fullData[g._fullData.length - 1].y);"
-    )
-    return [int(v) for v in dash_duo.driver.execute_script(script, css("histogram", "graph", "label"))]
-
-
-def inside(frame: pd.DataFrame, vertices: list[list[float]]) -> np.ndarray:
-    """Which rows lie inside the polygon, by the even-odd ray cast written out here, apart from the engine's."""
-    x, y = frame.x.to_numpy(), frame.y.to_numpy()
-    hit = np.zeros(len(frame), dtype=bool)
-    for (x1, y1), (x2, y2) in zip(vertices, vertices[1:] + vertices[:1], strict=True):
-        if y1 == y2:
-            continue  # a horizontal edge is never crossed by a horizontal ray
-        hit ^= ((y1 > y) != (y2 > y)) & (x < x1 + (y - y1) * (x2 - x1) / (y2 - y1))
-    return hit
-
-
-def own_polygon(dash_duo) -> list[list[float]]:
-    clauses = [c for c in central_filter(dash_duo) if c["source"] == "proj"]
-    assert len(clauses) == 1 and clauses[0]["op"] == "polygon" and clauses[0]["columns"] == ["x", "y"]
-    return clauses[0]["value"]
 
 
 def label_bars(rows: pd.DataFrame) -> list[int]:
@@ -170,23 +105,23 @@ def test_scat001_lasso_filters_the_histogram_and_stays_drawn(dash_duo) -> None:
     start(dash_duo)
     # A hexagon-ish loop around the cluster of label 2 (centred near x=6, y=0).
     loop = [(6 + 2.4 * math.cos(a), 0.2 + 2.0 * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 13)]
-    drag_through(dash_duo, loop)
+    drag_through(dash_duo, GRAPH, loop)
     dash_duo.wait_for_text_to_equal("#symphony-chips .symphony-chip-text", "lasso on (x, y)")
-    vertices = own_polygon(dash_duo)
+    vertices = stored_polygon(dash_duo, "proj")
     assert len(vertices) >= 10, "the lasso keeps the path the mouse took"
     chosen = FRAME[inside(FRAME, vertices)]
     assert 0 < len(chosen) < TOTAL
     wait_count(dash_duo, len(chosen), TOTAL)
-    assert filtered_bars(dash_duo) == label_bars(chosen)
+    assert filtered_bars(dash_duo, "label") == label_bars(chosen)
     # Its own lasso does not filter the scatter: every point stays, and the outline stays drawn after the redraw.
-    assert sum(n for name, n in drawn(dash_duo).items() if name not in ("all", "selected")) == TOTAL
+    assert sum(n for name, n in scatter_points(dash_duo, GRAPH).items() if name not in ("all", "selected")) == TOTAL
     assert dash_duo.driver.execute_script(PLOT + "return g._fullLayout.shapes.length;", GRAPH) == 1
     dash_duo.driver.save_screenshot("/work/main/shots/scatter-lasso.png")
 
     # Removing the chip removes the outline and the fading with it.
     dash_duo.find_element("#symphony-chips .symphony-chip-remove").click()
     wait_count(dash_duo, TOTAL, TOTAL)
-    assert filtered_bars(dash_duo) == label_bars(FRAME)
+    assert filtered_bars(dash_duo, "label") == label_bars(FRAME)
     script = PLOT + "return [g._fullLayout.shapes.length, g._fullData.some(t => t.selectedpoints)];"
     assert dash_duo.driver.execute_script(script, GRAPH) == [0, False]
 
@@ -194,35 +129,37 @@ def test_scat001_lasso_filters_the_histogram_and_stays_drawn(dash_duo) -> None:
 def test_scat002_box_select_makes_a_rectangle_and_double_click_clears(dash_duo) -> None:
     start(dash_duo)
     dash_duo.find_element(GRAPH + " .modebar-btn[data-val='select']").click()
-    drag_through(dash_duo, [(2.0, 1.0), (5.0, 1.5), (8.0, 4.5)])
+    drag_through(dash_duo, GRAPH, [(2.0, 1.0), (5.0, 1.5), (8.0, 4.5)])
     dash_duo.wait_for_text_to_equal("#symphony-chips .symphony-chip-text", "lasso on (x, y)")
-    corners = own_polygon(dash_duo)
+    corners = stored_polygon(dash_duo, "proj")
     assert len(corners) == 4
     (x0, y0), (x1, y1) = corners[0], corners[2]
     assert x0 < x1 and y0 < y1 and abs(x0 - 2) < 0.2 and abs(y1 - 4.5) < 0.2
     chosen = FRAME[FRAME.x.between(x0, x1) & FRAME.y.between(y0, y1)]
     wait_count(dash_duo, len(chosen), TOTAL)
-    assert filtered_bars(dash_duo) == label_bars(chosen)
+    assert filtered_bars(dash_duo, "label") == label_bars(chosen)
 
     double_click_plot(dash_duo)
     wait_count(dash_duo, TOTAL, TOTAL)
-    assert chips(dash_duo) == [] and central_filter(dash_duo) == []
+    assert chip_texts(dash_duo) == [] and central_filter(dash_duo) == []
 
 
 def test_scat003_histogram_bar_filters_the_scatter(dash_duo) -> None:
     start(dash_duo)
-    assert "all" not in drawn(dash_duo), "nothing is filtered, so there is no grey layer"
-    click_bar(dash_duo, 2)
+    assert "all" not in scatter_points(dash_duo, GRAPH), "nothing is filtered, so there is no grey layer"
+    click_bar(dash_duo, "label", 2)
     twos = FRAME[FRAME.label == 2]
     wait_count(dash_duo, len(twos), TOTAL)
-    points = drawn(dash_duo)
+    points = scatter_points(dash_duo, GRAPH)
     assert points["all"] == TOTAL
     assert {name: n for name, n in points.items() if name != "all"} == {"2": len(twos)}
 
 
 def test_scat004_colour_picker_switches_to_a_colour_scale(dash_duo) -> None:
     start(dash_duo)
-    assert set(drawn(dash_duo)) == {"0", "1", "2", "3"}, "coloured by the label by default, one trace per label"
+    assert set(scatter_points(dash_duo, GRAPH)) == {"0", "1", "2", "3"}, (
+        "coloured by the label by default, one trace per label"
+    )
     dash_duo.find_element(css("scatter", "color", "proj")).click()
     option = next(e for e in dash_duo.find_elements(".dash-dropdown-option") if e.text == "confidence")
     option.click()
@@ -238,13 +175,13 @@ def test_scat005_a_large_table_is_a_density_image_and_a_lasso_still_filters(dash
     dash_duo.wait_for_contains_text(GRAPH + " .annotation-text", f"density of {len(BIG):,} points")
     traces = dash_duo.driver.execute_script(PLOT + "return g._fullData.map(t => t.type);", GRAPH)
     assert traces[0] == "heatmap" and set(traces[1:]) == {"scattergl"}
-    assert sum(drawn(dash_duo).values()) == SAMPLE_POINTS
+    assert sum(scatter_points(dash_duo, GRAPH).values()) == SAMPLE_POINTS
     loop = [(3 + 1.5 * math.cos(a), 3 + 1.5 * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 9)]
-    drag_through(dash_duo, loop)
+    drag_through(dash_duo, GRAPH, loop)
     dash_duo.wait_for_text_to_equal("#symphony-chips .symphony-chip-text", "lasso on (x, y)")
-    chosen = BIG[inside(BIG, own_polygon(dash_duo))]
+    chosen = BIG[inside(BIG, stored_polygon(dash_duo, "proj"))]
     wait_count(dash_duo, len(chosen), len(BIG))
-    assert filtered_bars(dash_duo) == label_bars(chosen)
+    assert filtered_bars(dash_duo, "label") == label_bars(chosen)
     dash_duo.driver.save_screenshot("/work/main/shots/scatter-density.png")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from dash import no_update
 from dash.testing.wait import until
-from helpers import css, retry_stale, toy_frame, wait_count
+from helpers import chip_texts, click_bar, css, toy_frame, wait_count
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 
@@ -79,15 +79,6 @@ def start(dash_duo: Any) -> None:
     dash_duo.wait_for_element(GRID + " .ag-row[row-index='0'] .ag-cell[col-id='id']")
 
 
-def click_bar(dash_duo: Any, bar: int) -> None:
-    def click() -> None:
-        graph = dash_duo.find_element(css("histogram", "graph", "label"))
-        paths = graph.find_elements("css selector", ".trace.bars")[-1].find_elements("css selector", "path")
-        ActionChains(dash_duo.driver).move_to_element(paths[bar]).pause(0.2).click().perform()
-
-    retry_stale(click)
-
-
 def row_cell(dash_duo: Any, row: int, column: str, table: str = "rows") -> Any:
     grid = css("table", "grid", table)
     return dash_duo.find_element(f"{grid} .ag-row[row-index='{row}'] .ag-cell[col-id='{column}']")
@@ -130,7 +121,7 @@ def test_table002_header_clicks_sort_on_the_server(dash_duo: Any) -> None:
     dash_duo.wait_for_text_to_equal(f"{GRID} .ag-row[row-index='0'] .ag-cell[col-id='id']", str(largest[0]))
 
     # The sort holds under a filter from another view: the largest confidence among the 2s comes first.
-    click_bar(dash_duo, 2)
+    click_bar(dash_duo, "label", 2)
     twos = FRAME[FRAME.label == 2]
     wait_count(dash_duo, len(twos), TOTAL)
     expected = twos.sort_values("confidence", ascending=False, kind="stable").id.tolist()
@@ -144,7 +135,7 @@ def test_table003_a_bar_click_shows_the_filtered_rows_from_the_top(dash_duo: Any
         "window.dash_ag_grid.getApi(JSON.parse(arguments[0])).ensureIndexVisible(350, 'top')", grid_id("rows")
     )
     wait_rows(dash_duo, lambda r: any(x["id"] == 350 for x in r))
-    click_bar(dash_duo, 2)
+    click_bar(dash_duo, "label", 2)
     twos = FRAME[FRAME.label == 2]
     wait_count(dash_duo, len(twos), TOTAL)
     rows = wait_rows(dash_duo, lambda r: {x["label"] for x in r} == {2})
@@ -171,13 +162,13 @@ def test_table004_clicking_rows_selects_them(dash_duo: Any) -> None:
     # Under a filter the selection stays; removing its chip clears the grid's selection too.
     label = int(FRAME.label[1])
     shown = FRAME[FRAME.label == label]
-    click_bar(dash_duo, label)
+    click_bar(dash_duo, "label", label)
     wait_count(dash_duo, len(shown), TOTAL)
     still_shown = int(shown.id.isin([1, 4]).sum())
     dash_duo.wait_for_text_to_equal(STATUS, f"{len(shown):,} rows · {still_shown} selected")
     dash_duo.find_element(SELECTION_CHIP + " .symphony-chip-remove").click()
     dash_duo.wait_for_text_to_equal(STATUS, f"{len(shown):,} rows")
-    assert [e.text for e in dash_duo.find_elements("#symphony-chips .symphony-chip-text")] == [f"label in [{label}]"]
+    assert chip_texts(dash_duo) == [f"label in [{label}]"]
     until(lambda: grid_call(dash_duo, "getSelectedRows") == [], timeout=5, poll=0.05)
 
 
