@@ -94,11 +94,10 @@ def create_app(
         props = cls.Props.model_validate(props_data.get("props") or {})
         return cls(props_data["id"], props, target.dataset), target.engine
 
-    types_used = {
-        spec.type for lay in loaded.values() if isinstance(lay, LoadedLayout) for _, spec in lay.instances.values()
-    }
-    for type_name in sorted(types_used):
-        registry.get(type_name).register_callbacks(app, resolve)  # type: ignore[union-attr]
+    # Every registered type, not only those in today's layouts: a component added later (in the UI, from a
+    # notebook) finds its callbacks there. Each type registers once per app: Dash refuses overlapping MATCH outputs.
+    for cls in registry.component_types().values():
+        cls.register_callbacks(app, resolve)
     return app
 
 

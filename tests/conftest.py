@@ -1,16 +1,14 @@
-"""Shared test set-up: browser tests get a free port per process, so parallel runs never collide."""
+"""Shared test set-up: a free port per test process for browser tests, and a cache of its own for the demo."""
 
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
-import pytest
 from dash.testing.application_runners import BaseDashRunner
 
 BaseDashRunner._next_port = 20000 + (os.getpid() % 2000) * 10
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Keep the demo's prepared table out of the user's cache unless a cache is given."""
-    os.environ.setdefault("SYMPHONY_DASH_CACHE", str(tmp_path_factory.getbasetemp().parent / "symphony-cache"))
+# Set at import, before test modules build their apps (and prepare the demo) while being collected; kept between
+# runs, since preparing the demo takes seconds and its result only depends on the installed scikit-learn.
+os.environ.setdefault("SYMPHONY_DASH_CACHE", str(Path(tempfile.gettempdir()) / "symphony-dash-test-cache"))
