@@ -249,14 +249,12 @@ def _check_against_data(loaded: LoadedLayout) -> list[str]:
         for c, spec in enumerate(page.components):
             cls = registry.get(spec.type)
             props = cls.Props.model_validate(spec.props)  # type: ignore[union-attr]
-            for name in column_fields(cls.Props):  # type: ignore[union-attr]
-                value = getattr(props, name)
-                for col in value if isinstance(value, list) else [value]:
-                    if col is not None and col not in loaded.dataset.columns:
-                        errors.append(
-                            f"pages[{p}].components[{c}].props.{name}: unknown column {col!r}; "
-                            f"the columns are: {', '.join(loaded.dataset.columns)}"
-                        )
+            for name, col in _named_columns(props):
+                if col not in loaded.dataset.columns:
+                    errors.append(
+                        f"pages[{p}].components[{c}].props.{name}: unknown column {col!r}; "
+                        f"the columns are: {', '.join(loaded.dataset.columns)}"
+                    )
             loaded.instances[spec.id] = (cls(spec.id, props, loaded.dataset), spec)  # type: ignore[misc]
     for i, clause in enumerate(loaded.layout.filter):
         try:
@@ -264,6 +262,18 @@ def _check_against_data(loaded: LoadedLayout) -> list[str]:
         except ClauseError as exc:
             errors.append(f"filter[{i}]: {exc}")
     return errors
+
+
+def _named_columns(props: BaseModel, prefix: str = "") -> list[tuple[str, str]]:
+    """``(field path, column)`` of every column a ``Props`` names, in nested models too (such as a chart's args)."""
+    named = []
+    for name in column_fields(type(props)):
+        value = getattr(props, name)
+        named += [(prefix + name, col) for col in (value if isinstance(value, list) else [value]) if col is not None]
+    for name, value in props:
+        if isinstance(value, BaseModel):
+            named += _named_columns(value, f"{prefix}{name}.")
+    return named
 
 
 def column_fields(props: type[BaseModel]) -> list[str]:
