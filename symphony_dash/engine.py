@@ -176,7 +176,9 @@ class Query:
         else:
             codes, values = levels
             n = self._bincount(codes, len(values) + 1)
-            counts = pl.DataFrame({"value": values.extend(pl.Series([None], dtype=values.dtype)), "count": n})
+            # A new series: ``extend`` would grow the cached levels in place, by one missing value per call.
+            missing = pl.Series([None], dtype=values.dtype)
+            counts = pl.DataFrame({"value": pl.concat([values, missing]), "count": n})
             counts = counts.filter(pl.col("count") > 0).with_columns(pl.col("count").cast(pl.UInt32))
         counts = counts.sort(["count", "value"], descending=[True, False], nulls_last=True)
         return counts.head(limit) if limit else counts
@@ -289,6 +291,11 @@ def _check_against_schema(ds: Dataset, c: Clause) -> None:
             if ds.column(col).kind != "numeric":
                 raise DatasetError(f"a polygon needs numeric columns; {col!r} is {ds.columns[col].kind}")
         return
+    if c.op == "pairs":
+        # Each side is checked as the 'in' clause of its column's values.
+        for i, col in enumerate(c.columns):  # type: ignore[arg-type]
+            _check_against_schema(ds, Clause(op="in", column=col, value=[p[i] for p in c.value]))
+        return
     info = ds.column(ds.id_column if c.op == "ids" else c.column)
     dtype = ds.frame[info.name].dtype
     if c.op == "range":
@@ -344,6 +351,8 @@ def _in_zone(moment: datetime, zone: str | None) -> datetime:
 
 
 def _expression(ds: Dataset, c: Clause) -> pl.Expr:
+    if c.op == "pairs":
+        return _pairs(ds, c)
     column = ds.id_column if c.op == "ids" else c.column
     col = pl.col(column)  # type: ignore[arg-type]
     dtype = ds.frame[column].dtype
@@ -358,6 +367,23 @@ def _expression(ds: Dataset, c: Clause) -> pl.Expr:
     col, series = _comparable(col, dtype, values)
     matched = col.is_in(series.implode())  # one list of values: ``is_in`` with a bare series is deprecated
     return ~matched | col.is_null() if c.op == "not_in" else matched
+
+
+def _pairs(ds: Dataset, c: Clause) -> pl.Expr:
+    """``(a, b)`` in the pairs, as one ``is_in`` per distinct first value: a row of matrix cells is one comparison."""
+    first, second = c.columns  # type: ignore[misc]
+    by_first: dict[Any, list[Any]] = {}
+    for a, b in c.value:
+        by_first.setdefault(a, []).append(b)
+    if not by_first:
+        return pl.lit(False)
+    return pl.any_horizontal(
+        [
+            _expression(ds, Clause(op="in", column=first, value=[a]))
+            & _expression(ds, Clause(op="in", column=second, value=bs))
+            for a, bs in by_first.items()
+        ]
+    )
 
 
 def _comparable(col: pl.Expr, dtype: pl.DataType, values: list[Any]) -> tuple[pl.Expr, pl.Series]:

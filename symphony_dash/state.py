@@ -1,8 +1,9 @@
 """The shared state: filter clauses, the selection and the group-by columns.
 
 A clause is a plain JSON-able predicate ``{source, op, column | columns, value}`` made by the named constructors below
-(``isin("label", [3, 8])``, ``polygon("x", "y", points)``). The state is small JSON: a lasso is a polygon, not ids.
-Every clause remembers the component that made it, so a view can leave its own clause out (crossfiltering).
+(``isin("label", [3, 8])``, ``polygon("x", "y", points)``, ``pairs(("label", "prediction"), [(8, 1)])``). The
+state is small JSON: a lasso is a polygon, not ids. Every clause remembers the component that made it, so a view can
+leave its own clause out (crossfiltering).
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ __all__ = [
     "is_null",
     "isin",
     "not_in",
+    "pairs",
     "parse_state",
     "polygon",
 ]
 
-Op = Literal["eq", "in", "not_in", "range", "is_null", "contains", "polygon", "ids"]
+Op = Literal["eq", "in", "not_in", "range", "is_null", "contains", "polygon", "ids", "pairs"]
 Scalar = str | int | float | bool
 
 # Bounds that keep a state small and a hostile request cheap to reject.
@@ -103,8 +105,17 @@ def _check_shape(c: Clause) -> None:
             if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_number(v) for v in p)):
                 raise ValueError("every polygon point must be [x, y] with two finite numbers")
         return
+    if c.op == "pairs":
+        if c.columns is None or c.column is not None:
+            raise ValueError("a 'pairs' clause names two columns in 'columns' and no 'column'")
+        if not isinstance(c.value, list) or len(c.value) > MAX_VALUES:
+            raise ValueError(f"a 'pairs' value must be a list of at most {MAX_VALUES} [a, b] pairs")
+        for p in c.value:
+            if not (isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_scalar(v) for v in p)):
+                raise ValueError("every pair must be [a, b] with two strings, numbers or booleans")
+        return
     if c.columns is not None:
-        raise ValueError(f"'columns' is only for polygon clauses, not '{c.op}'")
+        raise ValueError(f"'columns' is only for polygon and pairs clauses, not '{c.op}'")
     if c.op != "ids" and not c.column:
         raise ValueError(f"{_an(c.op)} clause needs a 'column'")
     if c.op == "eq" and not _is_scalar(c.value):
@@ -169,6 +180,15 @@ def polygon(x: str, y: str, points: list[tuple[float, float]], source: str = "py
     return Clause(source=source, op="polygon", columns=(x, y), value=[[float(a), float(b)] for a, b in points])
 
 
+def pairs(columns: tuple[str, str], values: list[tuple[Scalar, Scalar]], source: str = "python") -> Clause:
+    """Rows whose ``(columns[0], columns[1])`` is one of the pairs ``values``: cells of a confusion matrix.
+
+    >>> describe(pairs(("label", "prediction"), [(8, 1), (3, 5)]))
+    '(label, prediction) in [(8, 1), (3, 5)]'
+    """
+    return Clause(source=source, op="pairs", columns=tuple(columns), value=[[a, b] for a, b in values])
+
+
 def ids(values: list[Scalar], source: str = "python") -> Clause:
     """Rows whose id is one of ``values``."""
     return Clause(source=source, op="ids", value=list(values))
@@ -208,6 +228,10 @@ def describe(c: Clause) -> str:
         case "ids":
             n = len(c.value)
             return f"{n} instance{'s' if n != 1 else ''}"
+        case "pairs":
+            shown = ", ".join(f"({_fmt(a)}, {_fmt(b)})" for a, b in c.value[:4])
+            more = f", ... ({len(c.value)} pairs)" if len(c.value) > 4 else ""
+            return f"({c.columns[0]}, {c.columns[1]}) in [{shown}{more}]"
     raise AssertionError(c.op)
 
 

@@ -329,8 +329,8 @@ def test_layout020_missing_data_file_and_demo(folder: Path) -> None:
         ({"op": "range", "column": "x", "value": [3, 1]}, "filter[0]: a 'range' value must have low <= high"),
         (
             {"op": "like", "column": "x", "value": 1},
-            "filter[0].op: Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon' or 'ids' "
-            "(got 'like')",
+            "filter[0].op: Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon', 'ids' or "
+            "'pairs' (got 'like')",
         ),
         (
             {"op": "in", "column": "x", "value": [[1]]},

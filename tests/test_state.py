@@ -139,7 +139,7 @@ def test_state006_describe_every_op(clause: Clause, text: str) -> None:
     [
         (
             {"op": "like", "column": "x", "value": 1},
-            "Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon' or 'ids'",
+            "Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon', 'ids' or 'pairs'",
         ),
         (
             {"op": "polygon", "columns": ["x", "y"], "value": TRIANGLE[:2]},
@@ -227,9 +227,12 @@ def test_state006_describe_every_op(clause: Clause, text: str) -> None:
         ({"op": "contains", "column": "", "value": "a"}, "a 'contains' clause needs a 'column'"),
         (
             {"op": "eq", "column": "x", "columns": ["x", "y"], "value": 1},
-            "'columns' is only for polygon clauses, not 'eq'",
+            "'columns' is only for polygon and pairs clauses, not 'eq'",
         ),
-        ({"op": "ids", "columns": ["x", "y"], "value": [1]}, "'columns' is only for polygon clauses, not 'ids'"),
+        (
+            {"op": "ids", "columns": ["x", "y"], "value": [1]},
+            "'columns' is only for polygon and pairs clauses, not 'ids'",
+        ),
         ({"op": "is_null", "column": "x", "value": 1}, "an 'is_null' value must be true (missing) or false (present)"),
         (
             {"op": "is_null", "column": "x", "value": "yes"},
