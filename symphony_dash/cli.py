@@ -4,6 +4,7 @@
     symphony-dash run layouts/ --data runs.parquet      # your layouts (a folder or one file), optionally other data
     symphony-dash validate layouts/ more/triage.json    # every problem of every layout; exit 1 if there is one
     symphony-dash schema > layout.schema.json           # the JSON Schema of a layout file, for editors
+    symphony-dash analyze runs.parquet --out enriched.parquet --duplicates --familiarity --projection tsne
 
 Problems are reported as messages naming the file, never as tracebacks.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import threading
 import webbrowser
@@ -20,24 +22,33 @@ from collections.abc import Sequence
 from importlib import metadata, resources
 from pathlib import Path
 
+import pandas as pd
+import polars as pl
+
+from . import analyses
+from .analyses.duplicates import duplicate_columns
+from .analyses.projection import PROJECTIONS
 from .app import create_app
-from .dataset import Dataset, DatasetError
+from .dataset import Dataset, DatasetError, _to_polars
+from .demo import _write_atomically
 from .layout import LayoutError, LoadedLayout, layout_schema, load_layout
 
 __all__ = ["main"]
 
 PROG = "symphony-dash"
+_PROJECTION_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
 
-    0: done; 1: a layout or its data has problems (or the server could not start); 2: wrong usage or a missing path.
+    0: done; 1: a layout or its data has problems (or the server could not start, or an analysis needs a package that
+    is not installed); 2: wrong usage or a missing path.
     """
     args = _parser().parse_args(argv)
     try:
         return args.command(args)
-    except (LayoutError, DatasetError, OSError) as exc:
+    except (LayoutError, DatasetError, OSError, ImportError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -74,6 +85,43 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a layout file")
     schema.set_defaults(command=_schema)
+
+    analyze = commands.add_parser(
+        "analyze", help="add whole-dataset analyses as columns (duplicates, familiarity ...) and write a Parquet file"
+    )
+    analyze.add_argument("data", type=Path, metavar="DATA", help="a .parquet, .csv or .tsv file")
+    analyze.add_argument("--out", type=Path, required=True, metavar="FILE", help="the enriched .parquet file to write")
+    analyze.add_argument("--id-column", metavar="COL", help="the column of unique instance ids (default: id, if any)")
+    analyze.add_argument("--embedding", metavar="COL", help="the embedding column (default: found by its name or type)")
+    analyze.add_argument("--label", metavar="COL", help="the label column (default: the one found by its name)")
+    chosen = analyze.add_argument_group("analyses (at least one)")
+    chosen.add_argument(
+        "--duplicates",
+        action="store_true",
+        help="duplicate_group: rows equal in every column but the id and derived ones; images compared by content",
+    )
+    chosen.add_argument(
+        "--near-duplicates",
+        action="store_true",
+        help="near_duplicate_group: rows whose embeddings have a cosine similarity of at least --threshold",
+    )
+    chosen.add_argument(
+        "--threshold", type=_similarity, metavar="T", help="the similarity of --near-duplicates (default: 0.98)"
+    )
+    chosen.add_argument(
+        "--familiarity", action="store_true", help="familiarity: how typical each row is, 0 (outlier) to 1"
+    )
+    chosen.add_argument(
+        "--label-disagreement",
+        action="store_true",
+        help="label_disagreement, neighbour_label: the share of the 10 nearest rows labelled otherwise, their label",
+    )
+    chosen.add_argument(
+        "--projection",
+        choices=PROJECTIONS,
+        help="x, y (proj_x, proj_y if the data has x or y): a 2-D projection of the embedding",
+    )
+    analyze.set_defaults(command=_analyze)
     return parser
 
 
@@ -161,9 +209,137 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 def _schema(args: argparse.Namespace) -> int:
     print(json.dumps(layout_schema(), indent=2))
     return 0
+
+
+def _similarity(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a cosine similarity in (0, 1]")
+    return value
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    embedding_flags = [
+        flag
+        for flag, asked in (
+            ("--near-duplicates", args.near_duplicates),
+            ("--familiarity", args.familiarity),
+            ("--label-disagreement", args.label_disagreement),
+            ("--projection", args.projection),
+        )
+        if asked
+    ]
+    problem = None
+    if not args.data.exists():
+        problem = f"{args.data}: no such data file"
+    elif args.out.suffix.lower() not in (".parquet", ".pq"):
+        problem = f"--out {args.out}: the enriched table is written as Parquet; name a .parquet file"
+    elif args.threshold is not None and not args.near_duplicates:
+        problem = "--threshold is the similarity of --near-duplicates, which was not asked for"
+    elif not (args.duplicates or embedding_flags):
+        problem = (
+            "analyze: nothing to do; choose at least one of --duplicates, --near-duplicates, --familiarity, "
+            "--label-disagreement, --projection"
+        )
+    if problem:
+        print(f"{PROG}: {problem}", file=sys.stderr)
+        return 2
+
+    # The table is written back as it was read, plus columns: not the Dataset's frame, whose categories are encoded.
+    frame = _to_polars(args.data)
+    dataset = Dataset(frame, id_column=args.id_column, name=args.data.name, media_root=args.data.parent)
+    ids = dataset.frame[dataset.id_column]
+    added: dict[str, pl.Series] = {}
+    notes: list[str] = []
+
+    if args.duplicates:
+        compared = duplicate_columns(dataset)
+        groups = analyses.exact_duplicates(dataset, compared)
+        added["duplicate_group"] = pl.Series(groups.to_numpy())
+        notes.append(f"duplicate_group: {_groups_summary(groups, 'exact duplicates')}, comparing {', '.join(compared)}")
+    if embedding_flags:
+        column = _embedding_column(dataset, args.embedding, embedding_flags)
+        vectors = frame[column]
+    if args.near_duplicates:
+        threshold = 0.98 if args.threshold is None else args.threshold
+        groups = analyses.near_duplicates(vectors, threshold)
+        added["near_duplicate_group"] = pl.Series(groups.to_numpy())
+        notes.append(
+            f"near_duplicate_group: {_groups_summary(groups, 'near duplicates')} "
+            f"at cosine similarity >= {threshold} of {column!r}"
+        )
+    if args.familiarity:
+        typical = analyses.familiarity(vectors)
+        added["familiarity"] = pl.Series(typical.to_numpy())
+        least = ids.gather(typical.to_numpy().argsort(kind="stable")).to_list()
+        notes.append(f"familiarity: 0 (least typical) to 1 (most); the least typical ids: {_listing(least)}")
+    if args.label_disagreement:
+        label = _label_column(dataset, args.label)
+        result = analyses.label_disagreement(vectors, frame[label])
+        added["label_disagreement"] = pl.Series(result["label_disagreement"].to_numpy())
+        added["neighbour_label"] = pl.from_pandas(result["neighbour_label"])
+        # Most of the neighbours labelled otherwise: the rows a person should look at first.
+        suspects = ids.filter((result["label_disagreement"] > 0.5).to_numpy()).to_list()
+        notes.append(
+            f"label_disagreement, neighbour_label: {_plural(len(suspects), 'row')} whose 10 nearest rows mostly "
+            f"carry another {label}, candidate label errors (ids {_listing(suspects)})"
+        )
+    if args.projection:
+        xy = analyses.project(vectors, method=args.projection)
+        names = ("proj_x", "proj_y") if {"x", "y"} & set(frame.columns) else ("x", "y")
+        for name, axis in zip(names, ("x", "y"), strict=True):
+            added[name] = pl.Series(xy[axis].to_numpy())
+        notes.append(f"{', '.join(names)}: {_PROJECTION_NAMES[args.projection]} of {column!r}")
+
+    enriched = frame.with_columns(series.alias(name) for name, series in added.items())
+    _write_atomically(enriched.to_arrow(), args.out)
+    for note in notes:
+        print(f"added {note}")
+    if replaced := [name for name in added if name in frame.columns]:
+        print(f"replaced the existing {', '.join(replaced)}")
+    print(f"wrote {args.out}: {_plural(enriched.height, 'row')}, {_plural(enriched.width, 'column')}")
+    return 0
+
+
+def _embedding_column(dataset: Dataset, name: str | None, asked: list[str]) -> str:
+    if name is None:
+        name = dataset.role("embedding")
+        if name is None:
+            raise DatasetError(
+                f"{dataset.name}: no embedding column found for {' and '.join(asked)}; name one with --embedding COL"
+            )
+    if dataset.column(name, what="embedding column").kind != "embedding":
+        raise DatasetError(f"embedding column {name!r} is not an embedding: it needs one list of numbers per row")
+    return name
+
+
+def _label_column(dataset: Dataset, name: str | None) -> str:
+    if name is None:
+        name = dataset.role("label")
+        if name is None:
+            raise DatasetError(
+                f"{dataset.name}: no label column found for --label-disagreement; name one with --label COL"
+            )
+    dataset.column(name, what="label column")
+    return name
+
+
+def _groups_summary(groups: pd.Series, what: str) -> str:
+    grouped = groups[groups >= 0]
+    if not len(grouped):
+        return f"no {what}"
+    return f"{_plural(grouped.nunique(), 'group')} of {what} ({_plural(len(grouped), 'row')})"
+
+
+def _listing(values: list[object], shown: int = 5) -> str:
+    text = ", ".join(map(str, values[:shown]))
+    return f"{text} ..." if len(values) > shown else text or "none"

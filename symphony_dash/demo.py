@@ -2,8 +2,9 @@
 
 The digits (1,797 grayscale 8x8 images) ship inside scikit-learn, so nothing is downloaded. Preparing them means
 fitting a deliberately simple classifier with cross-validation (so every prediction was made by a model that never
-saw that image, and its mistakes are real mistakes), a PCA embedding, a t-SNE projection for the scatterplot and a
-PNG thumbnail per image. That takes about ten seconds, so the result is cached on disk and later calls only read it.
+saw that image, and its mistakes are real mistakes), a PCA embedding, a t-SNE projection for the scatterplot, the
+whole-dataset analyses of :mod:`symphony_dash.analyses` (duplicates, familiarity, label disagreement) and a PNG
+thumbnail per image. That takes about ten seconds, so the result is cached on disk and later calls only read it.
 
 >>> table, media_root = prepare_digits()  # doctest: +SKIP
 >>> (media_root / table.loc[7, "image"]).is_file()  # doctest: +SKIP
@@ -35,11 +36,14 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "SYMPHONY_DASH_CACHE"
 # Bump the version when the recipe changes, so an old cache is ignored rather than served as if it were current.
-DIGITS_FILE = "digits-v1.parquet"
+DIGITS_FILE = "digits-v2.parquet"
 IMAGES_DIR = "images"
 THUMBNAIL_SIZE = 64
 EMBEDDING_DIMS = 16
 SEED = 0
+# Cosine similarity of the embeddings above which two digits count as near duplicates: at 0.99 the groups are pairs
+# (and a few triples) of digits a person also sees as the same drawing.
+NEAR_DUPLICATE_THRESHOLD = 0.99
 
 _SCHEMA = pa.schema(
     [
@@ -54,6 +58,11 @@ _SCHEMA = pa.schema(
         ("embedding", pa.list_(pa.float32())),
         ("x", pa.float64()),
         ("y", pa.float64()),
+        ("duplicate_group", pa.int64()),
+        ("near_duplicate_group", pa.int64()),
+        ("familiarity", pa.float64()),
+        ("label_disagreement", pa.float64()),
+        ("neighbour_label", pa.int64()),
     ]
 )
 
@@ -70,13 +79,16 @@ def prepare_digits(cache: Path | None = None) -> tuple[pd.DataFrame, Path]:
     """Return the prepared digits table and the folder its ``image`` paths are relative to.
 
     The first call computes everything (about ten seconds on two cores) and writes
-    ``<cache>/digits/digits-v1.parquet`` and the thumbnails under ``<cache>/digits/images/``; later calls read the
+    ``<cache>/digits/digits-v2.parquet`` and the thumbnails under ``<cache>/digits/images/``; later calls read the
     parquet. ``cache`` defaults to :func:`cache_dir`.
 
     Columns, in order: ``id`` (int64), ``image`` (str, e.g. ``images/0007.png``), ``label`` and ``prediction``
     (int64), ``confidence`` (float64, probability of the predicted class), ``correct`` (bool), ``split``
     (``"train"``/``"test"``), ``ink`` (float64, summed pixel intensity / 16), ``embedding`` (16 float32 values per
-    row), ``x`` and ``y`` (float64, t-SNE of the embedding).
+    row), ``x`` and ``y`` (float64, t-SNE of the embedding), ``duplicate_group`` (int64, equal pixels; -1 for a
+    unique digit), ``near_duplicate_group`` (int64, embedding cosine similarity >= 0.99; -1 for none),
+    ``familiarity`` (float64, 0 = least typical .. 1), ``label_disagreement`` (float64, share of the 10 nearest
+    digits labelled otherwise) and ``neighbour_label`` (int64, their majority label). See :mod:`symphony_dash.analyses`.
     """
     root = (cache if cache is not None else cache_dir()) / "digits"
     table_path = root / DIGITS_FILE
@@ -109,6 +121,7 @@ def _compute_table() -> pa.Table:
     """Fit the model, embed, project and assemble the table (the slow part of preparation)."""
     # sklearn is imported here, not at module level, because it costs about a second to import and the cached path
     # (every run after the first) never needs it.
+    import pandas as pd
     from sklearn.datasets import load_digits
     from sklearn.decomposition import PCA
     from sklearn.linear_model import LogisticRegression
@@ -116,6 +129,8 @@ def _compute_table() -> pa.Table:
     from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
+    from .analyses import exact_duplicates, familiarity, label_disagreement, near_duplicates
 
     digits = load_digits()
     features: np.ndarray = digits.data
@@ -143,6 +158,10 @@ def _compute_table() -> pa.Table:
     # init="pca" makes the layout reproducible and keeps the global arrangement of the clusters meaningful.
     projection = TSNE(n_components=2, init="pca", random_state=SEED).fit_transform(embedding).astype(np.float64)
 
+    # The table itself is the cache, so the analyses do not keep copies of their results.
+    duplicates = exact_duplicates(pd.DataFrame(features).add_prefix("pixel"))
+    disagreement = label_disagreement(embedding, labels, cache=False)
+
     offsets = np.arange(0, (len(ids) + 1) * EMBEDDING_DIMS, EMBEDDING_DIMS, dtype=np.int32)
     columns = {
         "id": ids,
@@ -156,6 +175,11 @@ def _compute_table() -> pa.Table:
         "embedding": pa.ListArray.from_arrays(pa.array(offsets), pa.array(embedding.ravel())),
         "x": projection[:, 0],
         "y": projection[:, 1],
+        "duplicate_group": duplicates.to_numpy(),
+        "near_duplicate_group": near_duplicates(embedding, NEAR_DUPLICATE_THRESHOLD, cache=False).to_numpy(),
+        "familiarity": familiarity(embedding, cache=False).to_numpy(),
+        "label_disagreement": disagreement["label_disagreement"].to_numpy(),
+        "neighbour_label": disagreement["neighbour_label"].to_numpy(),
     }
     return pa.Table.from_pydict(columns, schema=_SCHEMA)
 

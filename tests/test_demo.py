@@ -32,6 +32,11 @@ COLUMNS = {
     "embedding": "object",
     "x": "float64",
     "y": "float64",
+    "duplicate_group": "int64",
+    "near_duplicate_group": "int64",
+    "familiarity": "float64",
+    "label_disagreement": "float64",
+    "neighbour_label": "int64",
 }
 
 
@@ -150,7 +155,7 @@ def test_thumbnails_are_64px_grayscale_pngs(prepared: Prepared) -> None:
 
 def test_cache_is_written_atomically(prepared: Prepared) -> None:
     folder = prepared.root
-    assert (folder / "digits-v1.parquet").is_file()
+    assert (folder / "digits-v2.parquet").is_file()
     assert not list(folder.rglob("*.tmp"))
 
 
@@ -186,7 +191,7 @@ def test_failed_write_leaves_no_file_behind(monkeypatch: pytest.MonkeyPatch, tmp
         raise OSError("disk full")
 
     monkeypatch.setattr(demo.pq, "write_table", crash_midway)
-    target = tmp_path / "digits" / "digits-v1.parquet"
+    target = tmp_path / "digits" / "digits-v2.parquet"
     with pytest.raises(OSError, match="disk full"):
         demo._write_atomically(demo.pa.table({"id": [1]}), target)
     assert not target.exists()
