@@ -6,7 +6,7 @@ from .dataset import Dataset, DatasetError
 from .engine import Engine, Query
 from .layout import Layout, LayoutError, layout_schema, load_layout
 from .registry import register
-from .state import Clause, ClauseError, State, between, contains, eq, ids, is_null, isin, not_in, polygon
+from .state import Clause, ClauseError, State, between, contains, eq, ids, is_null, isin, not_in, pairs, polygon
 
 __all__ = [
     "API_VERSION",
@@ -35,6 +35,7 @@ __all__ = [
     "layout_schema",
     "load_layout",
     "not_in",
+    "pairs",
     "polygon",
     "register",
 ]
