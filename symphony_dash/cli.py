@@ -24,13 +24,14 @@ from pathlib import Path
 
 import pandas as pd
 import polars as pl
+import pyarrow.parquet as pq
 
 from . import analyses
 from .analyses.duplicates import duplicate_columns
 from .analyses.projection import PROJECTIONS
 from .app import create_app
-from .dataset import Dataset, DatasetError, _to_polars
-from .demo import _write_atomically
+from .dataset import Dataset, DatasetError, read_table
+from .files import atomic_write
 from .layout import LayoutError, LoadedLayout, layout_schema, load_layout
 
 __all__ = ["main"]
@@ -255,7 +256,7 @@ def _analyze(args: argparse.Namespace) -> int:
         return 2
 
     # The table is written back as it was read, plus columns: not the Dataset's frame, whose categories are encoded.
-    frame = _to_polars(args.data)
+    frame = read_table(args.data)
     dataset = Dataset(frame, id_column=args.id_column, name=args.data.name, media_root=args.data.parent)
     ids = dataset.frame[dataset.id_column]
     added: dict[str, pl.Series] = {}
@@ -301,7 +302,8 @@ def _analyze(args: argparse.Namespace) -> int:
         notes.append(f"{', '.join(names)}: {_PROJECTION_NAMES[args.projection]} of {column!r}")
 
     enriched = frame.with_columns(series.alias(name) for name, series in added.items())
-    _write_atomically(enriched.to_arrow(), args.out)
+    with atomic_write(Path(args.out)) as partial:
+        pq.write_table(enriched.to_arrow(), partial)
     for note in notes:
         print(f"added {note}")
     if replaced := [name for name in added if name in frame.columns]:

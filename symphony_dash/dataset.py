@@ -70,7 +70,7 @@ class Dataset:
         name: str = "data",
         media_root: str | Path | None = None,
     ) -> None:
-        frame = _to_polars(data)
+        frame = read_table(data)
         if isinstance(data, (str, Path)) and media_root is None:
             media_root = Path(data).parent
         self.name = name
@@ -132,7 +132,8 @@ class Dataset:
         return self._categories[column]
 
 
-def _to_polars(data: Any) -> pl.DataFrame:
+def read_table(data: Any) -> pl.DataFrame:
+    """A polars frame from a pandas or polars DataFrame, a pyarrow Table, or a Parquet, CSV or TSV path."""
     if isinstance(data, pl.DataFrame):
         return data
     if isinstance(data, pd.DataFrame):

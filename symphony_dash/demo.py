@@ -13,10 +13,8 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
+
+from .files import atomic_write
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -105,7 +105,8 @@ def prepare_digits(cache: Path | None = None) -> tuple[pd.DataFrame, Path]:
     table = _compute_table()
     # Thumbnails go first: the parquet appearing is the signal that preparation finished, images included.
     _write_thumbnails(root, pixels, table.column("image").to_pylist())
-    _write_atomically(table, table_path)
+    with atomic_write(table_path) as partial:
+        pq.write_table(table, partial)
     # Reading back rather than converting in memory guarantees the first call returns exactly what later calls do.
     return _read_table(table_path), root
 
@@ -197,32 +198,9 @@ def _write_thumbnails(root: Path, pixels: np.ndarray, relative_paths: Iterable[s
     for rel in relative_paths:
         image_id = int(Path(rel).stem)
         thumbnail = Image.fromarray(gray[image_id]).resize((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.NEAREST)
-        target = root / rel
-        # Rename into place so a reader (or a later existence check) never sees a truncated PNG.
-        partial = _partial_path(target)
-        thumbnail.save(partial, format="PNG")
-        os.replace(partial, target)
-
-
-def _write_atomically(table: pa.Table, path: Path) -> None:
-    """Write ``table`` to ``path`` so the file is either absent or complete, never half written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = _partial_path(path)
-    try:
-        pq.write_table(table, partial)
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
-        raise
-
-
-def _partial_path(target: Path) -> Path:
-    """A unique hidden temporary name next to ``target``, to be renamed onto it once completely written."""
-    # Same folder, so os.replace is a rename within one file system and therefore atomic. Unique per writer, because
-    # two processes may prepare at once (Dash's debug reloader starts two). Not tempfile.mkstemp: its files are
-    # private (0600), which would leave a shared cache unreadable to other users.
-    return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        # Renamed into place, so a reader (or a later existence check) never sees a truncated PNG.
+        with atomic_write(root / rel) as partial:
+            thumbnail.save(partial, format="PNG")
 
 
 def _read_table(path: Path) -> pd.DataFrame:

@@ -183,16 +183,3 @@ def test_cache_dir_honours_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.delenv("SYMPHONY_DASH_CACHE")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert demo.cache_dir() == tmp_path / ".cache" / "symphony_dash"
-
-
-def test_failed_write_leaves_no_file_behind(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    def crash_midway(table: object, where: str | Path) -> None:
-        Path(where).write_bytes(b"PAR1 half a file")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(demo.pq, "write_table", crash_midway)
-    target = tmp_path / "digits" / "digits-v2.parquet"
-    with pytest.raises(OSError, match="disk full"):
-        demo._write_atomically(demo.pa.table({"id": [1]}), target)
-    assert not target.exists()
-    assert not list(target.parent.iterdir())

@@ -8,10 +8,8 @@ never sees half a result; an unreadable file is recomputed rather than trusted.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..demo import _partial_path, cache_dir
+from ..demo import cache_dir
+from ..files import atomic_write
 
 __all__ = ["analyses_dir", "cached", "input_key"]
 
@@ -77,14 +76,6 @@ def cached(
 
 
 def _save(arrays: Arrays, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = _partial_path(path)
-    try:
+    with atomic_write(path) as partial, open(partial, "wb") as file:
         # A file object, because np.savez would append ".npz" to the temporary name.
-        with open(partial, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(partial)
-        raise
+        np.savez(file, **arrays)
