@@ -143,6 +143,15 @@ class View:
         """Every row, to draw the unfiltered data in grey behind the filtered data."""
         return self.engine.all
 
+    def where(self, *clauses: Clause) -> Query:
+        """This view's rows narrowed by more clauses (a group, a cell), with the mask of the whole filter cached."""
+        return self.engine.where([*self.filter, *clauses])
+
+    @property
+    def selected(self) -> Query | None:
+        """The selected instances among this view's rows, to highlight them; ``None`` when nothing is selected."""
+        return self.where(self.selection) if self.selection is not None else None
+
     def selected_ids(self) -> list[Any]:
         """The ids of the selected instances (empty when nothing is selected)."""
         sel = self.state.selection

@@ -242,7 +242,7 @@ class ConfusionMatrix(Component):
         panels: list[_Panel] = []
         for value in (v for v in order if v in top):
             where = is_null(group) if value is None else isin(group, [value])
-            panel = self._panel(view.engine.where([*view.filter, where]), classes)
+            panel = self._panel(view.where(where), classes)
             panel.title = f"<b>{'(missing)' if value is None else value}</b> " + _summary(panel, classes)
             panels.append(panel)
         return panels

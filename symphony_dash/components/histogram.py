@@ -137,7 +137,7 @@ class Histogram(Component):
     def _selected_trace(self, view: View, bars: _Bars) -> dict[str, Any]:
         """The selected instances among the filtered ones, in orange over the bars, so a selection shows everywhere."""
         p = self.props
-        chosen = view.engine.where([*view.filter, view.selection])
+        chosen = view.selected
         if self.categorical:
             counts = dict(chosen.value_counts(p.column, limit=None).iter_rows())
             y = [counts.get(k[0], 0) for k in bars.keys]

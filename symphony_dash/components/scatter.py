@@ -283,7 +283,7 @@ class Scatter(Component):
 
     def _highlight(self, view: View, selection: Clause, x: str, y: str) -> go.Scattergl:
         """The shared selection, among the shown points, as larger orange rings on top."""
-        rows = view.engine.where([*view.filter, selection]).sample(MAX_HIGHLIGHT, [x, y])
+        rows = view.where(selection).sample(MAX_HIGHLIGHT, [x, y])
         return go.Scattergl(
             x=_floats(rows[x]),
             y=_floats(rows[y]),

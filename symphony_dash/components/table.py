@@ -128,7 +128,8 @@ class Table(Component):
 
     def render(self, view: View) -> tuple[Any, Any, str]:
         count = view.data.count()
-        selected = view.engine.where([*view.filter, view.selection]).count() if view.selection is not None else 0
+        chosen = view.selected
+        selected = chosen.count() if chosen is not None else 0
         status = f"{count:,} rows" + (f" · {selected:,} selected" if selected else "")
         # The grid draws the rows clicked in it as selected; rows selected in another view are marked in the data.
         own = view.selection is not None and view.selection.source == self.component_id
