@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -85,6 +86,11 @@ class Histogram(Component):
         )
         layout["xaxis"] |= {"title": {"text": p.column}, "type": "category" if self.categorical else "linear"}
         layout["yaxis"] |= {"type": "log" if p.log_y else "linear", "title": {"text": "count"}}
+        if p.log_y:
+            # Bars grow from 1, not from wherever autorange starts (a bar of 109 under one of 1,688 must not look
+            # empty), with ticks at powers of ten only.
+            top = max([1, *bars.totals, *bars.counts])
+            layout["yaxis"] |= {"range": [0, math.log10(top) + 0.15], "dtick": 1}
         # Plain dicts, not graph_objects: validating a figure costs more than computing it.
         return {"data": data, "layout": layout}
 
