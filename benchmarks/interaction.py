@@ -46,6 +46,10 @@ def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
     wrong = rng.random(rows) < 0.06
     prediction = np.where(wrong, rng.integers(0, 10, rows), label)
     angle = label * (2 * np.pi / 10)
+    # The analysis columns of the data-quality page: ~2% of rows in duplicate pairs, ~3% in near-duplicate pairs.
+    duplicate = np.where(rng.random(rows) < 0.02, rng.integers(0, rows // 100, rows), -1)
+    near = np.where(rng.random(rows) < 0.03, rng.integers(0, rows // 66, rows), -1)
+    neighbour_label = np.where(rng.random(rows) < 0.05, rng.integers(0, 10, rows), label)
     return pd.DataFrame(
         {
             "id": np.arange(rows, dtype=np.int64),
@@ -58,6 +62,11 @@ def synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
             "ink": rng.normal(300, 60, rows),
             "x": np.cos(angle) * 30 + rng.normal(0, 5, rows),
             "y": np.sin(angle) * 30 + rng.normal(0, 5, rows),
+            "duplicate_group": duplicate,
+            "near_duplicate_group": near,
+            "familiarity": (np.argsort(np.argsort(rng.random(rows))) / max(rows - 1, 1)),
+            "label_disagreement": np.clip(rng.beta(1, 9, rows) + (neighbour_label != label) * 0.5, 0, 1),
+            "neighbour_label": neighbour_label,
         }
     )
 
@@ -93,6 +102,35 @@ def render_page(loaded: Any, state: State, page: int = 0) -> tuple[float, int, d
         answers += [instance.on_request(name, GRID_REQUEST, view) for name in instance.requests]
         sizes[spec.id] = sum(len(json.dumps(a, cls=plotly.utils.PlotlyJSONEncoder)) for a in answers)
     return time.perf_counter() - start, sum(sizes.values()), sizes
+
+
+def every_page(loaded: Any, state: State, repeat: int) -> dict[str, Any]:
+    """The same interaction on each page of the demo: the views, the median time and the bytes of each."""
+    out = {}
+    for page_index, page in enumerate(loaded.layout.pages):
+        render_page(loaded, state, page_index)  # warm up this page's components
+        runs = [render_page(loaded, state, page_index) for _ in range(repeat)]
+        out[page.title] = {
+            "views": [f"{c.type} {c.id}" for c in page.components],
+            "median_ms": round(statistics.median(r[0] for r in runs) * 1000, 1),
+            "bytes_to_browser": runs[-1][1],
+            "slowest_views_ms": _slowest(loaded, state, page_index),
+        }
+    return out
+
+
+def _slowest(loaded: Any, state: State, page: int) -> dict[str, float]:
+    """Each view of a page timed alone (the filter's mask shared, as in a real interaction), slowest first."""
+    times = {}
+    for spec in loaded.layout.pages[page].components:
+        instance, _ = loaded.instances[spec.id]
+        view = View(spec.id, loaded.dataset, loaded.engine, state, {s.name: None for s in instance.inputs}, None)
+        start = time.perf_counter()
+        instance.render(view)
+        for name in instance.requests:
+            instance.on_request(name, GRID_REQUEST, view)
+        times[spec.id] = round((time.perf_counter() - start) * 1000, 1)
+    return dict(sorted(times.items(), key=lambda kv: -kv[1])[:3])
 
 
 def floor(frame: pl.DataFrame) -> float:
@@ -147,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         "bytes_to_browser": runs[-1][1],
         "bytes_per_view": runs[-1][2],
         "bytes_whole_table_as_arrow": arrow_bytes(dataset.frame),
+        "every_page": every_page(loaded, state, args.repeat),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "versions": f"Python {sys.version.split()[0]}, polars {pl.__version__}",
     }
