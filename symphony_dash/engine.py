@@ -291,6 +291,10 @@ def _check_against_schema(ds: Dataset, c: Clause) -> None:
             if ds.column(col).kind != "numeric":
                 raise DatasetError(f"a polygon needs numeric columns; {col!r} is {ds.columns[col].kind}")
         return
+    if c.op == "all":
+        for part in c.parts():
+            _check_against_schema(ds, part)
+        return
     if c.op == "pairs":
         # Each side is checked as the 'in' clause of its column's values.
         for i, col in enumerate(c.columns):  # type: ignore[arg-type]
@@ -353,6 +357,8 @@ def _in_zone(moment: datetime, zone: str | None) -> datetime:
 def _expression(ds: Dataset, c: Clause) -> pl.Expr:
     if c.op == "pairs":
         return _pairs(ds, c)
+    if c.op == "all":
+        return pl.all_horizontal([_expression(ds, part) for part in c.parts()])
     column = ds.id_column if c.op == "ids" else c.column
     col = pl.col(column)  # type: ignore[arg-type]
     dtype = ds.frame[column].dtype

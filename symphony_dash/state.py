@@ -1,7 +1,8 @@
 """The shared state: filter clauses, the selection and the group-by columns.
 
 A clause is a plain JSON-able predicate ``{source, op, column | columns, value}`` made by the named constructors below
-(``isin("label", [3, 8])``, ``polygon("x", "y", points)``, ``pairs(("label", "prediction"), [(8, 1)])``). The
+(``isin("label", [3, 8])``, ``polygon("x", "y", points)``, ``pairs(("label", "prediction"), [(8, 1)])``,
+``all_of([eq("label", 8), between("ink", 20, 30)])``). The
 state is small JSON: a lasso is a polygon, not ids. Every clause remembers the component that made it, so a view can
 leave its own clause out (crossfiltering).
 """
@@ -17,6 +18,7 @@ __all__ = [
     "Clause",
     "ClauseError",
     "State",
+    "all_of",
     "between",
     "contains",
     "describe",
@@ -30,7 +32,7 @@ __all__ = [
     "polygon",
 ]
 
-Op = Literal["eq", "in", "not_in", "range", "is_null", "contains", "polygon", "ids", "pairs"]
+Op = Literal["eq", "in", "not_in", "range", "is_null", "contains", "polygon", "ids", "pairs", "all"]
 Scalar = str | int | float | bool
 
 # Bounds that keep a state small and a hostile request cheap to reject.
@@ -38,6 +40,9 @@ MAX_VALUES = 10_000
 MAX_IDS = 100_000
 MAX_VERTICES = 5_000
 MAX_TEXT = 1_000
+MAX_PARTS = 8
+# The ops an 'all' clause may combine: one column each, so the parts need no nesting.
+PART_OPS = ("eq", "in", "range", "is_null")
 
 
 class ClauseError(ValueError):
@@ -70,6 +75,12 @@ class Clause(BaseModel):
     def key(self) -> str:
         """A stable text key of what the clause selects (its source left out), for caching masks."""
         return self.model_dump_json(exclude={"source"})
+
+    def parts(self) -> list[Clause]:
+        """The simple clauses an ``all`` clause combines (the clause itself for any other op)."""
+        if self.op != "all":
+            return [self]
+        return [Clause(source=self.source, **part) for part in self.value]
 
 
 def _is_finite(v: int | float) -> bool:
@@ -116,6 +127,9 @@ def _check_shape(c: Clause) -> None:
         return
     if c.columns is not None:
         raise ValueError(f"'columns' is only for polygon and pairs clauses, not '{c.op}'")
+    if c.op == "all":
+        _check_parts(c)
+        return
     if c.op != "ids" and not c.column:
         raise ValueError(f"{_an(c.op)} clause needs a 'column'")
     if c.op == "eq" and not _is_scalar(c.value):
@@ -134,6 +148,24 @@ def _check_shape(c: Clause) -> None:
         raise ValueError("an 'is_null' value must be true (missing) or false (present)")
     if c.op == "contains" and not (isinstance(c.value, str) and 0 < len(c.value) <= MAX_TEXT):
         raise ValueError(f"a 'contains' value must be text of 1 to {MAX_TEXT} characters")
+
+
+def _check_parts(c: Clause) -> None:
+    """An ``all`` value is 1 to MAX_PARTS simple clauses ``{op, column, value}``, each valid on its own."""
+    if c.column is not None:
+        raise ValueError("an 'all' clause names its columns in its parts, not in 'column'")
+    if not isinstance(c.value, list) or not 1 <= len(c.value) <= MAX_PARTS:
+        raise ValueError(f"an 'all' value must be a list of 1 to {MAX_PARTS} clauses")
+    for part in c.value:
+        if not isinstance(part, dict) or not set(part) <= {"op", "column", "value"}:
+            raise ValueError("every part of an 'all' clause must be {op, column, value}")
+        if part.get("op") not in PART_OPS:
+            raise ValueError("the parts of an 'all' clause may only be 'eq', 'in', 'range' or 'is_null' clauses")
+        try:
+            Clause(**part)
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ValueError(f"a part of an 'all' clause: {reason}") from None
 
 
 def _an(op: str) -> str:
@@ -189,6 +221,17 @@ def pairs(columns: tuple[str, str], values: list[tuple[Scalar, Scalar]], source:
     return Clause(source=source, op="pairs", columns=tuple(columns), value=[[a, b] for a, b in values])
 
 
+def all_of(clauses: list[Clause], source: str = "python") -> Clause:
+    """Rows that pass every one of ``clauses`` (``eq``, ``in``, ``range`` or ``is_null`` clauses): one clause, so
+    a component can filter by a combination, such as a slice of the data.
+
+    >>> describe(all_of([eq("label", 8), between("ink", 20, 30)]))
+    'label == 8 and 20 ≤ ink ≤ 30'
+    """
+    parts = [{"op": c.op, "column": c.column, "value": c.value} for c in clauses]
+    return Clause(source=source, op="all", value=parts)
+
+
 def ids(values: list[Scalar], source: str = "python") -> Clause:
     """Rows whose id is one of ``values``."""
     return Clause(source=source, op="ids", value=list(values))
@@ -207,9 +250,13 @@ def _fmt_list(values: list[Any], most: int = 4) -> str:
     return shown + (f", ... ({len(values)} values)" if len(values) > most else "")
 
 
+def _quoted(column: str | None) -> str:
+    return column if column and " " not in column else f"'{column}'"
+
+
 def describe(c: Clause) -> str:
     """The clause as a short readable predicate, for its chip in the toolbar."""
-    col = c.column if c.column and " " not in c.column else f"'{c.column}'"
+    col = _quoted(c.column)
     match c.op:
         case "eq":
             return f"{col} == {_fmt(c.value)}"
@@ -232,6 +279,12 @@ def describe(c: Clause) -> str:
             shown = ", ".join(f"({_fmt(a)}, {_fmt(b)})" for a, b in c.value[:4])
             more = f", ... ({len(c.value)} pairs)" if len(c.value) > 4 else ""
             return f"({c.columns[0]}, {c.columns[1]}) in [{shown}{more}]"
+        case "all":
+            # A range reads "20 ≤ ink ≤ 30" here: "between 20 and 30" would blur with the "and" joining the parts.
+            return " and ".join(
+                f"{_fmt(p.value[0])} ≤ {_quoted(p.column)} ≤ {_fmt(p.value[1])}" if p.op == "range" else describe(p)
+                for p in c.parts()
+            )
     raise AssertionError(c.op)
 
 

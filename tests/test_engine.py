@@ -16,7 +16,19 @@ from helpers import toy_frame
 from symphony_dash import engine as engine_module
 from symphony_dash.dataset import Dataset, DatasetError
 from symphony_dash.engine import Engine
-from symphony_dash.state import Clause, ClauseError, between, contains, eq, ids, is_null, isin, not_in, polygon
+from symphony_dash.state import (
+    Clause,
+    ClauseError,
+    all_of,
+    between,
+    contains,
+    eq,
+    ids,
+    is_null,
+    isin,
+    not_in,
+    polygon,
+)
 
 Predicate = Callable[[pd.DataFrame], Any]
 
@@ -223,6 +235,20 @@ CASES: list[tuple[str, str, Clause, Predicate]] = [
     # ids
     ("toy", "ids", ids([5, 1, 399, 10**6]), lambda d: d["id"].isin([1, 5, 399])),
     ("toy", "ids-none", ids([]), lambda d: d["id"] < 0),
+    # all: its parts combined with and
+    (
+        "toy",
+        "all-eq-range",
+        all_of([eq("label", 2), between("confidence", CONF_LOW, CONF_HIGH)]),
+        lambda d: (d["label"] == 2) & d["confidence"].between(CONF_LOW, CONF_HIGH),
+    ),
+    (
+        "mixed",
+        "all-in-is_null-nulls",
+        all_of([isin("colour", ["red", "blue"]), is_null("score"), eq("flag", True)]),
+        lambda d: d["colour"].isin(["red", "blue"]) & d["score"].isna() & d["flag"].eq(True),
+    ),
+    ("mixed", "all-one-part", all_of([between("count", 2, 5)]), lambda d: d["count"].between(2, 5)),
 ]
 
 
@@ -359,6 +385,9 @@ def test_engine008_column_names_that_look_like_code_are_unknown_columns(column: 
         ("mixed", contains("day", "2024"), "'contains' needs a text column; 'day' is datetime"),
         ("mixed", eq("embedding", 1), "'eq' cannot compare the embedding column 'embedding'"),
         ("mixed", isin("embedding", [1]), "'in' cannot compare the embedding column 'embedding'"),
+        ("toy", all_of([eq("label", 1), eq("nope", 1)]), f"unknown column 'nope'; the columns are: {COLUMNS}"),
+        ("toy", all_of([between("split", "a", "b")]), "'range' needs a numeric or date column; 'split' is categorical"),
+        ("toy", all_of([eq("label", "3")]), "column 'label' holds Int64; the value '3' is not a number"),
     ],
 )
 def test_engine009_clauses_that_do_not_fit_the_schema(frame: str, clause: Clause, message: str) -> None:

@@ -10,12 +10,14 @@ from pydantic import ValidationError
 
 from symphony_dash.state import (
     MAX_IDS,
+    MAX_PARTS,
     MAX_TEXT,
     MAX_VALUES,
     MAX_VERTICES,
     Clause,
     ClauseError,
     State,
+    all_of,
     between,
     contains,
     describe,
@@ -61,8 +63,20 @@ def rule(**fields: Any) -> str:
             {"op": "polygon", "column": None, "columns": ("x", "y"), "value": TRIANGLE},
         ),
         (ids([4, 7]), {"op": "ids", "column": None, "columns": None, "value": [4, 7]}),
+        (
+            all_of([eq("label", 8, source="ignored"), between("ink", 20, 30.5)]),
+            {
+                "op": "all",
+                "column": None,
+                "columns": None,
+                "value": [
+                    {"op": "eq", "column": "label", "value": 8},
+                    {"op": "range", "column": "ink", "value": [20, 30.5]},
+                ],
+            },
+        ),
     ],
-    ids=["eq", "in", "not_in", "range", "is_null", "is_not_null", "contains", "polygon", "ids"],
+    ids=["eq", "in", "not_in", "range", "is_null", "is_not_null", "contains", "polygon", "ids", "all"],
 )
 def test_state001_constructors_make_plain_clauses(made: Clause, expected: dict[str, Any]) -> None:
     assert made.model_dump() == {"source": "python", **expected}
@@ -93,6 +107,7 @@ def test_state005_clauses_round_trip_through_json() -> None:
         polygon("x", "y", TRIANGLE),
         ids([1, 2]),
         between("d", "2024-01-01", "2024-02-01"),
+        all_of([isin("a", ["x"]), is_null("b")]),
     ]:
         assert Clause.model_validate(json.loads(clause.model_dump_json())) == clause
 
@@ -125,6 +140,12 @@ def test_state005_clauses_round_trip_through_json() -> None:
         (ids([]), "0 instances"),
         (ids([7]), "1 instance"),
         (ids([7, 9]), "2 instances"),
+        (all_of([eq("label", 8), between("ink", 20, 30.25)]), "label == 8 and 20 ≤ ink ≤ 30.25"),
+        (all_of([between("my col", 0.123456, 1)]), "0.1235 ≤ 'my col' ≤ 1"),
+        (
+            all_of([isin("split", ["test"]), is_null("x"), eq("ok", False)]),
+            "split in ['test'] and x is null and ok == False",
+        ),
     ],
 )
 def test_state006_describe_every_op(clause: Clause, text: str) -> None:
@@ -139,7 +160,7 @@ def test_state006_describe_every_op(clause: Clause, text: str) -> None:
     [
         (
             {"op": "like", "column": "x", "value": 1},
-            "Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon', 'ids' or 'pairs'",
+            "Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon', 'ids', 'pairs' or 'all'",
         ),
         (
             {"op": "polygon", "columns": ["x", "y"], "value": TRIANGLE[:2]},
@@ -245,6 +266,41 @@ def test_state006_describe_every_op(clause: Clause, text: str) -> None:
         ),
         ({"op": "contains", "column": "x", "value": 3}, "a 'contains' value must be text of 1 to 1000 characters"),
         ({"op": "eq", "column": "x", "value": 1, "extra": 2}, "Extra inputs are not permitted"),
+        ({"op": "all", "value": []}, f"an 'all' value must be a list of 1 to {MAX_PARTS} clauses"),
+        ({"op": "all", "value": {"op": "eq"}}, f"an 'all' value must be a list of 1 to {MAX_PARTS} clauses"),
+        (
+            {"op": "all", "value": [{"op": "eq", "column": "x", "value": 1}] * (MAX_PARTS + 1)},
+            f"an 'all' value must be a list of 1 to {MAX_PARTS} clauses",
+        ),
+        (
+            {"op": "all", "column": "x", "value": [{"op": "eq", "column": "x", "value": 1}]},
+            "an 'all' clause names its columns in its parts, not in 'column'",
+        ),
+        (
+            {"op": "all", "value": [{"op": "eq", "column": "x", "value": 1, "source": "a"}]},
+            "every part of an 'all' clause must be {op, column, value}",
+        ),
+        ({"op": "all", "value": ["x == 1"]}, "every part of an 'all' clause must be {op, column, value}"),
+        (
+            {"op": "all", "value": [{"op": "all", "value": [{"op": "eq", "column": "x", "value": 1}]}]},
+            "the parts of an 'all' clause may only be 'eq', 'in', 'range' or 'is_null' clauses",
+        ),
+        (
+            {"op": "all", "value": [{"op": "contains", "column": "x", "value": "a"}]},
+            "the parts of an 'all' clause may only be 'eq', 'in', 'range' or 'is_null' clauses",
+        ),
+        (
+            {"op": "all", "value": [{"op": "range", "column": "x", "value": [3, 1]}]},
+            "a part of an 'all' clause: a 'range' value must have low <= high",
+        ),
+        (
+            {"op": "all", "value": [{"op": "eq", "column": "x", "value": float("nan")}]},
+            "a part of an 'all' clause: numbers must be finite",
+        ),
+        (
+            {"op": "all", "value": [{"op": "eq", "value": 1}]},
+            "a part of an 'all' clause: an 'eq' clause needs a 'column'",
+        ),
         ({"source": "", "op": "eq", "column": "x", "value": 1}, "String should have at least 1 character"),
     ],
 )
