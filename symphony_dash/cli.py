@@ -1,6 +1,6 @@
 """The ``symphony-dash`` command: serve the demo or your own layouts, check layouts, print the layout schema.
 
-    symphony-dash demo                                  # the packaged digits demo on http://127.0.0.1:8050/
+    symphony-dash demo                                  # the packaged demos (digits, breast cancer) on :8050
     symphony-dash run layouts/ --data runs.parquet      # your layouts (a folder or one file), optionally other data
     symphony-dash validate layouts/ more/triage.json    # every problem of every layout; exit 1 if there is one
     symphony-dash schema > layout.schema.json           # the JSON Schema of a layout file, for editors
@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
 
-    demo = commands.add_parser("demo", help="serve the built-in demo (scikit-learn's handwritten digits)")
+    demo = commands.add_parser(
+        "demo", help="serve the built-in demos (scikit-learn's handwritten digits and breast-cancer data)"
+    )
     _server_options(demo)
     demo.add_argument(
         "--browser",
@@ -141,7 +143,8 @@ def _version() -> str:
 def _demo(args: argparse.Namespace) -> int:
     # The layouts ship inside the package, so this works from a wheel as well as from a checkout.
     with resources.as_file(resources.files(__package__) / "layouts") as folder:
-        return _serve(folder, None, args.host, args.port, debug=False, browser=args.browser)
+        # The app opens on its first layout: the digits, which tell the fuller story.
+        return _serve(folder, None, args.host, args.port, debug=False, browser=args.browser, first="digits.json")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -152,13 +155,14 @@ def _run(args: argparse.Namespace) -> int:
     return _serve(args.path, args.data, args.host, args.port, debug=args.debug, browser=False)
 
 
-def _serve(path: Path, data: Path | None, host: str, port: int, *, debug: bool, browser: bool) -> int:
-    files = _layout_files(path)
+def _serve(path: Path, data: Path | None, host: str, port: int, *, debug: bool, browser: bool, first: str = "") -> int:
+    """Serve the layouts of ``path`` (a folder or one file); the layout file named ``first`` opens at ``/``."""
+    files = sorted(_layout_files(path), key=lambda f: f.name != first)
     if not files:
         print(f"{PROG}: {path}: no layout files (*.json) in this folder", file=sys.stderr)
         return 2
     _show_log()
-    app = create_app(path, data=data)
+    app = create_app(files, data=data)
     good = sum(isinstance(lay, LoadedLayout) for lay in app.symphony_layouts.values())
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     print(f"\nsymphony_dash is serving {_plural(len(files), 'layout')} from {path}")

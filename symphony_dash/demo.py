@@ -1,4 +1,5 @@
-"""The demo dataset: scikit-learn's bundled handwritten digits, prepared the way a practitioner's table would look.
+"""The demo datasets: scikit-learn's bundled handwritten digits and breast-cancer tables, prepared the way a
+practitioner's table would look.
 
 The digits (1,797 grayscale 8x8 images) ship inside scikit-learn, so nothing is downloaded. Preparing them means
 fitting a deliberately simple classifier with cross-validation (so every prediction was made by a model that never
@@ -9,6 +10,9 @@ thumbnail per image. That takes about ten seconds, so the result is cached on di
 >>> table, media_root = prepare_digits()  # doctest: +SKIP
 >>> (media_root / table.loc[7, "image"]).is_file()  # doctest: +SKIP
 True
+
+The breast-cancer table (569 tumours, 30 numeric features) is the tabular demo: see :func:`prepare_breast_cancer`.
+:func:`load_demo` prepares a demo by the name a layout gives it (``demo:digits``, ``demo:breast_cancer``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
-__all__ = ["cache_dir", "prepare_digits"]
+__all__ = ["DEMOS", "cache_dir", "load_demo", "prepare_breast_cancer", "prepare_digits"]
 
 log = logging.getLogger(__name__)
 
@@ -206,3 +210,112 @@ def _write_thumbnails(root: Path, pixels: np.ndarray, relative_paths: Iterable[s
 def _read_table(path: Path) -> pd.DataFrame:
     """Read the cached table as pandas: strings as ``str``, the embedding as one float32 array per row."""
     return pq.read_table(path, schema=_SCHEMA).to_pandas()
+
+
+# -- the tabular demo: breast cancer ---------------------------------------------------------------------------------
+
+BREAST_CANCER_FILE = "breast-cancer-v1.parquet"
+# The hospital countries of the synthetic ``site`` column (ISO-3 codes) and the share of rows each gets.
+SITES = {
+    "USA": 0.24,
+    "DEU": 0.14,
+    "GBR": 0.12,
+    "FRA": 0.10,
+    "CAN": 0.09,
+    "BRA": 0.08,
+    "IND": 0.08,
+    "JPN": 0.08,
+    "AUS": 0.07,
+}
+BREAST_CANCER_EMBEDDING_DIMS = 30
+
+
+def prepare_breast_cancer(cache: Path | None = None) -> pd.DataFrame:
+    """Return the prepared breast-cancer table: one row per tumour, with a cross-validated model's predictions.
+
+    scikit-learn's bundled Wisconsin diagnostic data (569 tumours, 30 features measured on a cell image) with a
+    logistic regression on the standardised features, predicted out of fold (5 folds) so every prediction comes from
+    a model that did not see the row. The first call takes a few seconds and writes
+    ``<cache>/breast_cancer/breast-cancer-v1.parquet``; later calls read it. ``cache`` defaults to :func:`cache_dir`.
+
+    Columns, in order: ``id`` (int64), ``label`` and ``prediction`` (``"malignant"``/``"benign"``), ``score``
+    (float64, the model's probability of malignant), ``correct`` (bool), ``split`` (``"train"``/``"test"``, a
+    stratified 80/20 split, a tag only: every prediction is out of fold), ``site`` (str, an ISO-3 country code), the
+    30 features under scikit-learn's names (float64, e.g. ``mean radius``), ``embedding`` (the 30 standardised
+    features, float32) and ``x``, ``y`` (float64, t-SNE of the embedding).
+
+    ``site`` is SYNTHETIC: the data has no hospital. It is drawn at random (seeded) with the shares of
+    :data:`SITES`, independent of the features, the labels and the predictions, so that the demo has a column to
+    group by and to map; differences between sites are chance, not findings.
+    """
+    root = (cache if cache is not None else cache_dir()) / "breast_cancer"
+    table_path = root / BREAST_CANCER_FILE
+    if not table_path.is_file():
+        log.info("Preparing the breast-cancer demo dataset in %s (first run only, takes a few seconds)", root)
+        table = _compute_breast_cancer()
+        with atomic_write(table_path) as partial:
+            pq.write_table(table, partial)
+    return pq.read_table(table_path).to_pandas()
+
+
+def _compute_breast_cancer() -> pa.Table:
+    """Fit the model out of fold, embed, project and assemble the table."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.manifold import TSNE
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    data = load_breast_cancer()
+    features: np.ndarray = data.data
+    targets: np.ndarray = data.target  # 0 = malignant, 1 = benign, as data.target_names say
+    names = np.asarray(data.target_names, dtype=str)
+    ids = np.arange(len(targets), dtype=np.int64)
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    proba = cross_val_predict(model, features, targets, cv=folds, method="predict_proba")
+    malignant = proba[:, 0]  # the probability columns follow the sorted classes: 0 (malignant) first
+    predictions = np.where(malignant >= 0.5, 0, 1)
+
+    _, test_ids = train_test_split(ids, test_size=0.2, stratify=targets, random_state=SEED)
+    split = np.where(np.isin(ids, test_ids), "test", "train")
+    # Its own generator, drawn from nothing but the seed: the site must carry no signal (see the docstring).
+    site = np.random.default_rng(SEED).choice(list(SITES), size=len(ids), p=list(SITES.values()))
+
+    embedding = StandardScaler().fit_transform(features).astype(np.float32)
+    projection = TSNE(n_components=2, init="pca", random_state=SEED).fit_transform(embedding).astype(np.float64)
+
+    columns: dict[str, Any] = {
+        "id": ids,
+        "label": names[targets].tolist(),
+        "prediction": names[predictions].tolist(),
+        "score": malignant.astype(np.float64),
+        "correct": targets == predictions,
+        "split": split.tolist(),
+        "site": site.tolist(),
+    }
+    columns |= {str(name): features[:, i].astype(np.float64) for i, name in enumerate(data.feature_names)}
+    dims = BREAST_CANCER_EMBEDDING_DIMS
+    offsets = np.arange(0, (len(ids) + 1) * dims, dims, dtype=np.int32)
+    columns |= {
+        "embedding": pa.ListArray.from_arrays(pa.array(offsets), pa.array(embedding.ravel())),
+        "x": projection[:, 0],
+        "y": projection[:, 1],
+    }
+    return pa.table(columns)
+
+
+DEMOS = ("digits", "breast_cancer")
+"""The built-in demos, by the name a layout's ``demo:<name>`` source gives."""
+
+
+def load_demo(name: str) -> tuple[pd.DataFrame, Path | None]:
+    """The prepared table of the demo ``name`` (one of :data:`DEMOS`) and the folder its media paths are relative to
+    (``None`` for a demo without media)."""
+    if name == "digits":
+        return prepare_digits()
+    if name == "breast_cancer":
+        return prepare_breast_cancer(), None
+    raise ValueError(f"{name!r} is not a built-in demo; the demos are: {', '.join(DEMOS)}")

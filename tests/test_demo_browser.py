@@ -50,6 +50,7 @@ def start(dash_duo: Any) -> None:
     """Open the demo in a window as large as a laptop screen, so the scatter is in view for the mouse."""
     dash_duo.driver.set_window_size(1400, 1100)
     dash_duo.start_server(APP)
+    dash_duo.wait_for_page(f"{dash_duo.server_url}/digits")  # the package ships more than one demo layout
     wait_count(dash_duo, TOTAL, TOTAL)
     dash_duo.wait_for_element(SCATTER + " .nsewdrag")
     dash_duo.wait_for_contains_text(GALLERY_STATUS, "Page 1 of")

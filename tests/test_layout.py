@@ -303,7 +303,7 @@ def test_layout020_missing_data_file_and_demo(folder: Path) -> None:
         f"data: source: no such data file 'data/nope.csv' (looked for {folder / 'data' / 'nope.csv'})"
     ]
     assert errors_of(folder, good_layout(data={"source": "demo:mnist"})) == [
-        "data: source: 'demo:mnist' is not a built-in demo; the demos are: demo:digits"
+        "data: source: 'demo:mnist' is not a built-in demo; the demos are: demo:digits, demo:breast_cancer"
     ]
     assert errors_of(folder, good_layout(data={"source": "toy.csv", "id_column": "key"})) == [
         f"data: id_column: unknown column 'key'; the columns are: {COLUMNS}"
@@ -329,8 +329,8 @@ def test_layout020_missing_data_file_and_demo(folder: Path) -> None:
         ({"op": "range", "column": "x", "value": [3, 1]}, "filter[0]: a 'range' value must have low <= high"),
         (
             {"op": "like", "column": "x", "value": 1},
-            "filter[0].op: Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon', 'ids' or "
-            "'pairs' (got 'like')",
+            "filter[0].op: Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon', 'ids', "
+            "'pairs' or 'all' (got 'like')",
         ),
         (
             {"op": "in", "column": "x", "value": [[1]]},
