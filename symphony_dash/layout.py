@@ -98,6 +98,11 @@ class LoadedLayout:
     def initial_state(self) -> dict[str, Any]:
         return State(layout=self.slug, filter=self.layout.filter).model_dump(mode="json")
 
+    def with_dataset(self, dataset: Dataset) -> LoadedLayout:
+        """A copy serving ``dataset`` (this one's columns and more), with its own engine and component instances."""
+        instances = {key: (type(c)(key, c.props, dataset), spec) for key, (c, spec) in self.instances.items()}
+        return LoadedLayout(self.slug, self.path, self.layout, dataset, Engine(dataset), instances)
+
 
 def slug_of(path: Path) -> str:
     return re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "layout"
@@ -229,9 +234,10 @@ def _dataset(
         from . import demo
 
         name = spec.removeprefix("demo:")
-        if name != "digits":
-            raise DatasetError(f"source: {spec!r} is not a built-in demo; the demos are: demo:digits")
-        frame, media = demo.prepare_digits()
+        if name not in demo.DEMOS:
+            names = ", ".join(f"demo:{n}" for n in demo.DEMOS)
+            raise DatasetError(f"source: {spec!r} is not a built-in demo; the demos are: {names}")
+        frame, media = demo.load_demo(name)
         dataset = Dataset(frame, name=name, media_root=media, **options)  # type: ignore[arg-type]
     else:
         path = Path(key)
@@ -265,11 +271,15 @@ def _check_against_data(loaded: LoadedLayout) -> list[str]:
 
 
 def _named_columns(props: BaseModel, prefix: str = "") -> list[tuple[str, str]]:
-    """``(field path, column)`` of every column a ``Props`` names, in nested models too (such as a chart's args)."""
+    """``(field path, column)`` of every column a ``Props`` names, in nested models too (such as a chart's args).
+
+    A column field holds one column, a list of them, or a mapping keyed by column (such as display names).
+    """
     named = []
     for name in column_fields(type(props)):
         value = getattr(props, name)
-        named += [(prefix + name, col) for col in (value if isinstance(value, list) else [value]) if col is not None]
+        cols = list(value) if isinstance(value, (list, dict)) else [value]
+        named += [(prefix + name, col) for col in cols if col is not None]
     for name, value in props:
         if isinstance(value, BaseModel):
             named += _named_columns(value, f"{prefix}{name}.")
