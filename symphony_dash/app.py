@@ -16,13 +16,14 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from pydantic import ValidationError
 
-from . import registry
+from . import detail, jobs, registry
 from .component import STATE_ID, Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
 from .layout import Layout, LayoutError, LoadedLayout, load_layout, slug_of
 from .media import register_media_route
 from .state import ClauseError, describe, parse_state
+from .tray import register_tray, tray
 
 __all__ = ["create_app"]
 
@@ -66,14 +67,19 @@ def create_app(
             dcc.Store(id="symphony-init", data={}),
             _navbar(title, loaded),
             html.Main(id="symphony-page", className="symphony-main"),
+            detail.panel(),
         ],
         className="symphony-app",
     )
     register_media_route(
         app.server, {slug: lay.dataset.media_root for slug, lay in loaded.items() if isinstance(lay, LoadedLayout)}
     )
-    _register_router(app, loaded)
+    runner = jobs.JobRunner(loaded)
+    _register_router(app, loaded, runner)
     _register_toolbar(app, loaded)
+    detail.register_callbacks(app, loaded)
+    register_tray(app, loaded)
+    jobs.register_jobs(app, runner)
     app.clientside_callback(
         ClientsideFunction("symphony", "merge"),
         Output(STATE_ID, "data"),
@@ -147,7 +153,7 @@ def _navbar(title: str, loaded: dict[str, LoadedLayout | BrokenLayout]) -> html.
     )
 
 
-def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout]) -> None:
+def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout], runner: jobs.JobRunner) -> None:
     @app.callback(
         Output("symphony-page", "children"),
         Output("symphony-init", "data"),
@@ -168,7 +174,7 @@ def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayo
         current = state.get("layout") if isinstance(state, dict) else None
         init = lay.initial_state() if current != lay.slug else dash.no_update
         group_by = state.get("group_by", []) if current == lay.slug else []
-        return _page(lay, page_index, group_by), init
+        return _page(lay, page_index, group_by, runner), init
 
 
 def _page_index(lay: LoadedLayout, part: str | None) -> int:
@@ -178,7 +184,7 @@ def _page_index(lay: LoadedLayout, part: str | None) -> int:
     return 0
 
 
-def _page(lay: LoadedLayout, index: int, group_by: list[str]) -> html.Div:
+def _page(lay: LoadedLayout, index: int, group_by: list[str], runner: jobs.JobRunner) -> html.Div:
     page = lay.layout.pages[index]
     tabs = [
         dcc.Link(
@@ -201,19 +207,20 @@ def _page(lay: LoadedLayout, index: int, group_by: list[str]) -> html.Div:
                 className="symphony-pagehead",
             ),
             html.P(lay.layout.description, className="symphony-description") if lay.layout.description else None,
-            _toolbar(lay, group_by),
+            _toolbar(lay, group_by, runner),
             html.Div(boxes, className="symphony-grid"),
         ]
     )
 
 
-def _toolbar(lay: LoadedLayout, group_by: list[str]) -> html.Div:
+def _toolbar(lay: LoadedLayout, group_by: list[str], runner: jobs.JobRunner) -> html.Div:
     groupable = [c.name for c in lay.dataset.columns.values() if c.kind == "categorical"]
     return html.Div(
         [
             dcc.Store(id="symphony-page-mounted", data=lay.slug),
             html.Span(id="symphony-count", className="symphony-count"),
             html.Div(id="symphony-chips", className="symphony-chips"),
+            jobs.control(lay, runner),
             html.Button("Clear all", id={"type": "symphony-clear", "index": 0}, className="symphony-clear"),
             dcc.Dropdown(
                 id={"type": "symphony-groupby", "index": 0},
@@ -223,6 +230,7 @@ def _toolbar(lay: LoadedLayout, group_by: list[str]) -> html.Div:
                 placeholder="Group by...",
                 className="symphony-groupby",
             ),
+            tray(),  # last: where the row has no room for it, it wraps alone and the controls stay put
         ],
         className="symphony-toolbar",
     )

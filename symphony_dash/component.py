@@ -8,6 +8,8 @@ A component declares
 - ``render(view)``: what it shows for the current state (``view.data`` is the engine under the crossfilter);
 - ``events`` and ``on_event(name, value, view)`` if it filters or selects: turn a UI event into a clause;
 - ``requests`` and ``on_request(name, value, view)`` if the browser asks for data, such as a grid's next rows;
+- ``inspect`` and ``on_inspect(name, value, view)`` if it shows instances: the id a hover or click points at, which
+  the app's detail panel then shows;
 - ``clientside`` (rarely): JavaScript for what only the browser can do, such as resetting a grid's row cache.
 
 The base class makes the ids, registers one pattern-matching (``MATCH``) callback per component type for every
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import dash
+import polars as pl
 from dash import MATCH, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -48,6 +51,8 @@ API_VERSION = 1
 
 STATE_ID = "symphony-state"
 log = logging.getLogger(__name__)
+# What a malformed event from the browser raises in component code: it is ignored, and the page keeps working.
+_MALFORMED = (ClauseError, DatasetError, ValidationError, ValueError, KeyError, TypeError, AttributeError)
 
 
 def Column(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802 - reads like a type in Props
@@ -173,6 +178,7 @@ class Component:
     events: ClassVar[Mapping[str, Event]] = {}
     requests: ClassVar[Mapping[str, Request]] = {}
     clientside: ClassVar[Sequence[Clientside]] = ()
+    inspect: ClassVar[Sequence[Slot]] = ()
 
     def __init__(self, component_id: str, props: BaseModel, dataset: Dataset) -> None:
         self.component_id = component_id
@@ -196,6 +202,14 @@ class Component:
     def on_request(self, name: str, value: Any, view: View) -> Any:
         """The answer to the browser's request ``name``, or ``dash.no_update`` to ignore a malformed one."""
         raise NotImplementedError
+
+    def on_inspect(self, name: str, value: Any, view: View) -> Any:
+        """The id of the instance the ``inspect`` slot ``name`` (``"grid.cellClicked"``) points at, or ``None``.
+
+        Return what the browser sent (``3.0`` or ``"3"`` for the id 3 will do): the base class matches it to an id of
+        the dataset, and an unknown one shows nothing.
+        """
+        return None
 
     # -- helpers for component code -------------------------------------------------------------------------
 
@@ -235,6 +249,7 @@ class Component:
                     data={"layout": layout_slug, "id": self.component_id, "props": self.props.model_dump(mode="json")},
                 ),
                 dcc.Store(id=self.id("clause"), data={}),
+                dcc.Store(id=self.id("inspect"), data={}) if self.inspect else None,
             ],
             className=f"symphony-box symphony-{self.type}",
             id=f"box-{self.component_id}",
@@ -282,6 +297,9 @@ class Component:
                 *[State(cls.ids(s.sub), s.prop) for s in hook.state],
             )
 
+        if cls.inspect:
+            _register_inspect(app, cls, resolve)
+
         if not cls.events:
             return
         event_names = list(cls.events)
@@ -307,7 +325,7 @@ class Component:
                 clause = instance.on_event(name, values[event_names.index(name)], view)
                 if clause is not None and clause is not dash.no_update:
                     engine.check(clause)
-            except (ClauseError, DatasetError, ValidationError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            except _MALFORMED as exc:
                 # A browser can send anything: a malformed event changes nothing, and the page keeps working.
                 log.warning("%s: ignored a malformed %s event: %s", cls.type, name, exc)
                 raise PreventUpdate from None
@@ -349,6 +367,59 @@ def _register_request(
         if response is dash.no_update:
             raise PreventUpdate
         return response, dash.no_update
+
+
+def _register_inspect(
+    app: dash.Dash, cls: type[Component], resolve: Callable[[type[Component], Any], tuple[Component, Engine]]
+) -> None:
+    """Write the instance a hover or click points at into the instance's ``inspect`` store, for the detail panel."""
+    names = [s.name for s in cls.inspect]
+
+    @app.callback(
+        Output(cls.ids("inspect"), "data"),
+        [Input(cls.ids(s.sub), s.prop) for s in cls.inspect],
+        State(STATE_ID, "data"),
+        State(cls.ids("props"), "data"),
+        prevent_initial_call=True,
+    )
+    def inspect(*args: Any) -> dict[str, Any]:
+        *values, state_data, props_data = args
+        name = _trigger()
+        if name not in names:
+            raise PreventUpdate
+        try:
+            instance, engine = resolve(cls, props_data)
+            state = parse_state(state_data)
+            if state.layout != props_data.get("layout"):
+                state = SymphonyState(layout=props_data.get("layout"))
+            view = View(instance.component_id, instance.dataset, engine, state, {}, name)
+            found = known_id(engine, instance.on_inspect(name, values[names.index(name)], view))
+        except _MALFORMED as exc:
+            log.warning("%s: ignored a malformed %s event: %s", cls.type, name, exc)
+            raise PreventUpdate from None
+        if found is None:
+            raise PreventUpdate
+        return {"layout": props_data["layout"], "id": found, "at": time.time()}
+
+
+def known_id(engine: Engine, value: Any) -> Any:
+    """``value`` as an id of the dataset (a browser may send ``3.0`` or ``"3"`` for 3), or ``None`` if it is not one."""
+    dtype = engine.dataset.frame.schema[engine.dataset.id_column]
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or len(str(value)) > 200:
+        return None
+    if dtype.is_integer() and isinstance(value, float):
+        if not value.is_integer():
+            return None
+        value = int(value)
+    elif dtype == pl.String and not isinstance(value, str):
+        return None
+    try:
+        if dtype.is_integer() and isinstance(value, str):
+            value = int(value)
+        found = engine.all.contains_ids([value])
+    except (pl.exceptions.PolarsError, TypeError, ValueError):
+        return None  # a value of another type than the ids
+    return found[0] if found else None
 
 
 def _trigger() -> str | None:

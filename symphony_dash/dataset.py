@@ -6,6 +6,7 @@ and can be set explicitly. The full table never goes to the browser; components 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -120,6 +121,23 @@ class Dataset:
     def columns_of(self, *kinds: str) -> list[str]:
         """The names of the columns of the given kinds, in table order."""
         return [c.name for c in self.columns.values() if c.kind in kinds]
+
+    def with_columns(self, columns: Mapping[str, pl.Series], kinds: Mapping[str, Kind] | None = None) -> Dataset:
+        """A new dataset: this table with ``columns`` added (or replaced), the same ids, roles and media root.
+
+        Kept columns keep their kinds; the new ones take ``kinds`` or an inferred kind. This dataset is left as it
+        was, since views may be reading it.
+        """
+        frame = self.frame.with_columns(series.alias(name) for name, series in columns.items())
+        kept = {name: info.kind for name, info in self.columns.items() if name not in columns}
+        return Dataset(
+            frame,
+            id_column=self.id_column,
+            roles=self.roles,
+            kinds={**kept, **(kinds or {})},
+            name=self.name,
+            media_root=self.media_root,
+        )
 
     def categories(self, column: str) -> list[Any]:
         """The categories of a categorical column, in their display order (computed once: the table never changes)."""

@@ -28,7 +28,8 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                     s.group_by = t.value || [];
                 } else if (id.type === "symphony-chip") {
                     if (!t.value) continue;
-                    if (id.index === "selection") s.selection = null;
+                    // "selection" is the chip's ×; "selection:<place>" another button that clears it (the tray).
+                    if (String(id.index).split(":")[0] === "selection") s.selection = null;
                     else s.filter = s.filter.filter(c => "filter:" + c.source !== id.index);
                 } else if (id.sub === "clause" && t.value.source) {
                     applyEmission(s, t.value);

@@ -1,4 +1,4 @@
-"""gallery: a page of thumbnails (or text cards) of the filtered instances; click them to select instances.
+"""gallery: a page of thumbnails (audio players, text cards) of the filtered instances; click to select and inspect.
 
 The thumbnails are the options of one ``dcc.Checklist`` whose labels are images, so a click on any of them is an
 ordinary Dash event with a static id. Two details make that robust:
@@ -11,6 +11,8 @@ ordinary Dash event with a static id. Two details make that robust:
   event that is still running when the next one starts, so every event carries all the clicks before it; and applying
   it twice changes nothing. A render that wrote the checklist itself would fire the event again, and Dash merges such
   an echo with a click made at the same moment, losing the click.
+
+The event also names the position clicked last (``last``), which shows that instance in the detail panel.
 """
 
 from __future__ import annotations
@@ -18,18 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import dash
 from dash import dcc, html
-from PIL import Image, UnidentifiedImageError
 from pydantic import Field
 
 from ..component import Clientside, Column, Component, Event, Props, Slot, View
 from ..dataset import DatasetError
-from ..media import media_url, resolve_media
+from ..detail import image_side, media_view
+from ..media import resolve_media
 from ..registry import register
 from ..state import Clause
 
@@ -63,7 +63,8 @@ function (value, selectClicks, last, pager) {
     const flipped = now.filter(v => !before.includes(v)).concat(before.filter(v => !now.includes(v)));
     flipped.forEach(p => { want[p] = !isOn(p); });
     if (!touched && !flipped.length) { return noUpdate; }
-    return {value: now, gen: pager.gen, page: pager.page, want: want};
+    const clicked = flipped.length ? flipped[flipped.length - 1] : null;
+    return {value: now, gen: pager.gen, page: pager.page, want: want, last: clicked};
 }
 """
 
@@ -72,6 +73,9 @@ class GalleryProps(Props):
     """The settings of a gallery: what each item shows, under it, in which order and how many per page."""
 
     image: str | None = Column(None, description="The column of image paths; defaults to the dataset's image column.")
+    audio: str | None = Column(
+        None, description="The column of audio file paths, played in each tile when there is no image column."
+    )
     text: str | None = Column(None, description="A text column shown as cards when there is no image column.")
     caption: str | None = Column(
         None, description="The column shown under each item; defaults to the label (as 'label → prediction')."
@@ -83,13 +87,13 @@ class GalleryProps(Props):
 
 @register
 class Gallery(Component):
-    """Thumbnails (or text cards) of the filtered instances, a page at a time; clicks select instances."""
+    """Thumbnails (audio players, text cards) of the filtered instances, a page at a time; clicks select them."""
 
     type = "gallery"
     name = "Gallery"
     description = (
-        "The filtered instances, one page at a time. Click a thumbnail to select it (click again to unselect); "
-        "hover for its details. Red captions are wrong predictions."
+        "The filtered instances, one page at a time. Click a thumbnail to select it (click again to unselect) and "
+        "show it in the detail panel. Red captions are wrong predictions."
     )
     Props = GalleryProps
     outputs = (
@@ -103,6 +107,7 @@ class Gallery(Component):
     )
     inputs = (Slot("prev", "n_clicks"), Slot("next", "n_clicks"), Slot("pager", "data"))
     events = {"pick": Event(Slot("pick", "data"), "selection")}
+    inspect = (Slot("pick", "data"),)
     clientside = (
         Clientside(
             function=PICK,
@@ -131,12 +136,16 @@ class Gallery(Component):
 
     @property
     def media(self) -> tuple[str, str]:
-        """``("image" | "text", column)``: what each item shows."""
-        if column := self.props.image or (None if self.props.text else self.dataset.role("image")):
+        """``("image" | "audio" | "text", column)``: what each item shows; a column set in the props wins."""
+        p, role = self.props, self.dataset.role
+        chosen = p.image or p.audio or p.text
+        if column := p.image or (None if chosen else role("image")):
             return "image", column
-        if column := self.props.text or self.dataset.role("text") or next(iter(self.dataset.columns_of("text")), None):
+        if column := p.audio or (None if chosen else role("audio")):
+            return "audio", column
+        if column := p.text or role("text") or next(iter(self.dataset.columns_of("text")), None):
             return "text", column
-        raise DatasetError("gallery needs an image column or a text column to show; set its 'image' or 'text'")
+        raise DatasetError("gallery needs an image, audio or text column to show; set its 'image', 'audio' or 'text'")
 
     @property
     def caption(self) -> str | None:
@@ -148,7 +157,8 @@ class Gallery(Component):
         label, prediction = self.dataset.role("label"), self.dataset.role("prediction")
         return prediction if prediction and self.caption == label else None
 
-    def _tooltip_columns(self) -> list[str]:
+    def tooltip_columns(self) -> list[str]:
+        """The columns a tile's tooltip lists: the id, label, prediction, score, caption and sort columns."""
         roles = [self.dataset.role(r) for r in ("label", "prediction", "score")]
         wanted = [self.dataset.id_column, *roles, self.caption, self.props.sort_by]
         return [c for c in dict.fromkeys(wanted) if c is not None]
@@ -169,16 +179,16 @@ class Gallery(Component):
         total = view.data.count()
         pages = max(1, math.ceil(total / size))
         key = _filter_key(view)
-        page = min(max(self._requested_page(view, key), 1), pages)
-        rows = self._page(view, page, [column, *self._tooltip_columns()])
+        page = min(max(requested_page(view, key), 1), pages)
+        rows = self._page(view, page, [column, *self.tooltip_columns()])
         selected = set(view.selected_ids())
         id_col = self.dataset.id_column
         ticked = [i for i, row in enumerate(rows) if row[id_col] in selected]
         options = [
             {
-                "label": self._item(row, kind, column, view, i in ticked),
+                "label": self.tile(row, kind, column, view, i in ticked),
                 "value": i,
-                "title": self._tooltip(row, kind, column),
+                "title": self.tooltip(row, kind, column),
             }
             for i, row in enumerate(rows)
         ]
@@ -190,12 +200,12 @@ class Gallery(Component):
         drawn = [page, key, [row[id_col] for row in rows], ticked]
         pager = {
             "page": page,
-            "filter": key,
+            "key": key,
             "gen": hashlib.sha1(json.dumps(drawn, default=str).encode()).hexdigest()[:12],
             "size": len(rows),
             "ticked": ticked,
         }
-        pixelated = kind == "image" and self._tiny(rows, column)
+        pixelated = kind == "image" and self.is_tiny(rows, column)
         return (
             options,
             f"symphony-gallery-grid {kind}" + (" pixelated" if pixelated else ""),
@@ -206,39 +216,26 @@ class Gallery(Component):
             "Unselect page" if rows and len(ticked) == len(rows) else "Select page",
         )
 
-    def _requested_page(self, view: View, key: str) -> int:
-        pager = view.inputs.get("pager.data")
-        page = pager.get("page") if isinstance(pager, dict) else None
-        if type(page) is not int:
-            return 1
-        if view.trigger == "prev.n_clicks":
-            return page - 1
-        if view.trigger == "next.n_clicks":
-            return page + 1
-        # A new filter shows other instances: start again at the first page. A new selection keeps the page.
-        return page if pager.get("filter") == key else 1
-
     def _page(self, view: View, page: int, columns: list[str]) -> list[dict[str, Any]]:
         p = self.props
         columns = list(dict.fromkeys([self.dataset.id_column, *columns]))
         sort = [(p.sort_by, p.descending)] if p.sort_by else []
         return view.data.rows(columns, sort=sort, offset=(page - 1) * p.page_size, limit=p.page_size).to_dicts()
 
-    def _tiny(self, rows: list[dict[str, Any]], column: str) -> bool:
+    def is_tiny(self, rows: list[dict[str, Any]], column: str) -> bool:
         """Whether the images are smaller than a thumbnail: enlarged, they look sharp drawn as square pixels."""
         path = next((row[column] for row in rows if row[column]), None)
         target = resolve_media(self.dataset.media_root, str(path)) if path else None
-        return target is not None and _largest_side(target) <= THUMB_PX
+        return target is not None and image_side(target) <= THUMB_PX
 
-    def _item(self, row: dict[str, Any], kind: str, column: str, view: View, selected: bool) -> html.Div:
+    def tile(self, row: dict[str, Any], kind: str, column: str, view: View, selected: bool) -> html.Div:
+        """One instance as the gallery draws it: its media (or text snippet) over its caption."""
         media = row[column]
         if kind == "text":
             text = "" if media is None else str(media)
             body = html.Div(text[:SNIPPET_CHARS] + ("…" if len(text) > SNIPPET_CHARS else ""), className="snippet")
-        elif media:
-            body = html.Img(src=media_url(view.state.layout, str(media)), alt="", className="thumb")
         else:
-            body = html.Div("no image", className="thumb empty")
+            body = media_view(kind, view.state.layout, self.dataset.media_root, media, compact=True)
         return html.Div(
             [body, self._caption(row)], className="symphony-gallery-item" + (" selected" if selected else "")
         )
@@ -248,24 +245,39 @@ class Gallery(Component):
             return None
         value = row[self.caption]
         if self.versus is None:
-            return html.Div(_fmt(value), className="caption")
+            return html.Div(short_value(value), className="caption")
         predicted = row[self.versus]
         wrong = value is not None and predicted is not None and value != predicted
         return html.Div(
-            [html.Span(_fmt(value), className="label"), " → ", html.Span(_fmt(predicted), className="prediction")],
+            [
+                html.Span(short_value(value), className="label"),
+                " → ",
+                html.Span(short_value(predicted), className="prediction"),
+            ],
             className="caption wrong" if wrong else "caption",
         )
 
-    def _tooltip(self, row: dict[str, Any], kind: str, column: str) -> str:
-        lines = [f"{c}: {_fmt(row[c])}" for c in self._tooltip_columns()]
+    def tooltip(self, row: dict[str, Any], kind: str, column: str) -> str:
+        """A tile's tooltip: the values of :meth:`tooltip_columns`, then the start of a text."""
+        lines = [f"{c}: {short_value(row[c])}" for c in self.tooltip_columns()]
         if kind == "text" and row[column] is not None:
             lines.append(str(row[column])[:TOOLTIP_CHARS])
         return "\n".join(lines)
 
     # -- events -------------------------------------------------------------------------------------------------
 
+    def on_inspect(self, name: str, value: Any, view: View) -> Any:
+        page, _ = parse_pick(value)
+        last = value.get("last")
+        if last is None:
+            return None  # "Select page": no one instance to show
+        if type(last) is not int or not 0 <= last < MAX_PAGE_SIZE:
+            raise ValueError(f"a gallery pick's last position must be a position on the page, not {last!r}")
+        on_page = self._page(view, page, [])
+        return on_page[last][self.dataset.id_column] if last < len(on_page) else None
+
     def on_event(self, name: str, value: Any, view: View) -> Clause | None:
-        page, want = _pick(value)
+        page, want = parse_pick(value)
         on_page = [row[self.dataset.id_column] for row in self._page(view, page, [])]
         # Positions past the end of the page were not drawn: they did not come from a click on a thumbnail.
         wanted = {on_page[p]: on for p, on in want.items() if p < len(on_page)}
@@ -277,7 +289,7 @@ class Gallery(Component):
         return self.clause("ids", value=after) if after else None
 
 
-def _pick(value: Any) -> tuple[int, dict[int, bool]]:
+def parse_pick(value: Any) -> tuple[int, dict[int, bool]]:
     """The page and the wanted state per position of a pick event; a malformed one raises, saying what is wrong."""
     if not isinstance(value, dict):
         raise TypeError(f"a gallery pick must be an object, not {type(value).__name__}")
@@ -300,16 +312,25 @@ def _filter_key(view: View) -> str:
     return hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
 
 
-@lru_cache(maxsize=256)
-def _largest_side(path: Path) -> int:
-    try:
-        with Image.open(path) as image:  # reads the header only
-            return max(image.size)
-    except (OSError, UnidentifiedImageError):
-        return 0
+def requested_page(view: View, key: str) -> int:
+    """The page a pager asks for: the next or previous one after a click on its arrows, else the one shown.
+
+    ``key`` names what is paged (a filter, a kind of group): when it changes, other items are shown and paging
+    starts again at page 1. The pager's store holds ``{"page", "key"}`` from the last render.
+    """
+    pager = view.inputs.get("pager.data")
+    page = pager.get("page") if isinstance(pager, dict) else None
+    if type(page) is not int:
+        return 1
+    if view.trigger == "prev.n_clicks":
+        return page - 1
+    if view.trigger == "next.n_clicks":
+        return page + 1
+    return page if pager.get("key") == key else 1
 
 
-def _fmt(value: Any) -> str:
+def short_value(value: Any) -> str:
+    """A value as a caption or tooltip shows it: three significant digits for floats, "(missing)" for None."""
     if value is None:
         return "(missing)"
     if isinstance(value, float):

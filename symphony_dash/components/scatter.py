@@ -67,6 +67,25 @@ function (selected) {
 }
 """
 
+# The id of the point hovered or clicked: WebGL points carry no customdata in their events, so it is read from the
+# trace Plotly drew (its first hover value is the id, see _hover_columns).
+POINTED = """
+function (hover, click) {
+    const ctx = window.dash_clientside.callback_context;
+    const fired = ctx.triggered.length ? ctx.triggered[0] : null;
+    const point = fired && fired.value && fired.value.points && fired.value.points[0];
+    if (!point) return window.dash_clientside.no_update;
+    const id = ctx.inputs_list[0].id;
+    const key = JSON.stringify(Object.fromEntries(Object.keys(id).sort().map(k => [k, id[k]])));
+    const graph = document.getElementById(key);
+    const plot = graph && graph.querySelector(".js-plotly-plot");
+    const trace = plot && plot._fullData && plot._fullData[point.curveNumber];
+    const row = trace && trace.customdata && trace.customdata[point.pointNumber];
+    if (row === undefined || row === null || row[0] === undefined) return window.dash_clientside.no_update;
+    return {id: row[0], at: Date.now()};
+}
+"""
+
 
 @register
 class Scatter(Component):
@@ -74,7 +93,8 @@ class Scatter(Component):
     name = "Scatter"
     description = (
         "A 2-D projection of the instances. Lasso or box-select a region to filter the other views; "
-        "double-click to clear. Above the point limit it shows a density image with a sample of points."
+        "double-click to clear. Hover or click a point to see it in the detail panel. Above the point limit it "
+        "shows a density image with a sample of points."
     )
     Props = ScatterProps
     outputs = (Slot("graph", "figure"),)
@@ -82,7 +102,13 @@ class Scatter(Component):
     # Plotly's selectedData lists every point inside the lasso (megabytes for 50,000 points): only its outline goes
     # to the server, copied into a small store in the browser.
     events = {"select": Event(Slot("outline", "data"))}
-    clientside = (Clientside(OUTLINE_ONLY, inputs=(Slot("graph", "selectedData"),), output=Slot("outline", "data")),)
+    clientside = (
+        Clientside(OUTLINE_ONLY, inputs=(Slot("graph", "selectedData"),), output=Slot("outline", "data")),
+        Clientside(
+            POINTED, inputs=(Slot("graph", "hoverData"), Slot("graph", "clickData")), output=Slot("pointed", "data")
+        ),
+    )
+    inspect = (Slot("pointed", "data"),)
 
     def layout(self) -> html.Div:
         options = [{"label": "no colour", "value": NO_COLOR}] + [{"label": c, "value": c} for c in self._colorable()]
@@ -109,7 +135,8 @@ class Scatter(Component):
             },
         )
         graph = dcc.Graph(id=self.id("graph"), config=style.GRAPH_CONFIG, style={"height": "100%"})
-        return html.Div([picker, graph, dcc.Store(id=self.id("outline"))], style={"position": "relative"})
+        stores = [dcc.Store(id=self.id("outline")), dcc.Store(id=self.id("pointed"))]
+        return html.Div([picker, graph, *stores], style={"position": "relative"})
 
     # -- rendering ---------------------------------------------------------------------------------------------
 
@@ -299,6 +326,9 @@ class Scatter(Component):
         )
 
     # -- events ------------------------------------------------------------------------------------------------
+
+    def on_inspect(self, name: str, value: Any, view: View) -> Any:
+        return value.get("id") if isinstance(value, dict) else None
 
     def on_event(self, name: str, value: Any, view: View) -> Clause | None:
         if not isinstance(value, dict | None):

@@ -1,4 +1,4 @@
-"""table: the filtered rows, sorted by the engine and fetched a block at a time; click rows to select them."""
+"""table: the filtered rows, sorted by the engine and fetched a block at a time; click rows to select and inspect."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class Table(Component):
     name = "Table"
     description = (
         "The rows that pass the filter. Click a header to sort (shift-click for a second key); click rows to select "
-        "them, with ctrl or shift for more."
+        "them, with ctrl or shift for more, and to show them in the detail panel."
     )
     Props = TableProps
     outputs = (Slot("grid", "selectedRows"), Slot("rows", "data"), Slot("status", "children"))
@@ -75,6 +75,7 @@ class Table(Component):
     events = {"select": Event(Slot("grid", "selectedRows"), kind="selection")}
     requests = {"rows": Request(Slot("grid", "getRowsRequest"), Slot("grid", "getRowsResponse"))}
     clientside = (Clientside(RESET_ROWS, inputs=(Slot("rows", "data"),)),)
+    inspect = (Slot("grid", "cellClicked"),)
 
     @property
     def columns(self) -> list[str]:
@@ -153,6 +154,9 @@ class Table(Component):
         if not isinstance(value, list) or len(value) > MAX_IDS:
             raise ValueError(f"a selection is a list of at most {MAX_IDS} rows")
         return self.clause("ids", value=[row[self.dataset.id_column] for row in value])
+
+    def on_inspect(self, name: str, value: Any, view: View) -> Any:
+        return value.get("rowId") if isinstance(value, dict) else None  # the row's id as text (getRowId)
 
     def _marked(self, view: View) -> Clause | None:
         """The selection to mark in the rows: another view's (the grid shows its own clicks itself)."""
