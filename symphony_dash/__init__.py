@@ -6,7 +6,7 @@ from .dataset import Dataset, DatasetError
 from .engine import Engine, Query
 from .layout import Layout, LayoutError, layout_schema, load_layout
 from .registry import register
-from .state import Clause, ClauseError, State, between, contains, eq, ids, is_null, isin, not_in, pairs, polygon
+from .state import Clause, ClauseError, State, all_of, between, contains, eq, ids, is_null, isin, not_in, pairs, polygon
 
 __all__ = [
     "API_VERSION",
@@ -25,6 +25,7 @@ __all__ = [
     "Slot",
     "State",
     "View",
+    "all_of",
     "between",
     "contains",
     "create_app",

@@ -1,5 +1,5 @@
 """Whole-dataset analyses that add a column per instance: duplicates, near duplicates, familiarity, label
-disagreement and 2-D projections.
+disagreement and 2-D projections; and the slice search (``find_slices``), which ranks where a model errs most.
 
 Each takes the data (a table, or an embedding matrix and labels) and returns a pandas Series or DataFrame aligned
 with it, ready to join as new columns; ``symphony-dash analyze`` does that for a file. The embedding analyses
@@ -15,5 +15,6 @@ from .familiarity import familiarity
 from .label_disagreement import label_disagreement
 from .near_duplicates import near_duplicates
 from .projection import project
+from .slices import find_slices
 
-__all__ = ["exact_duplicates", "familiarity", "label_disagreement", "near_duplicates", "project"]
+__all__ = ["exact_duplicates", "familiarity", "find_slices", "label_disagreement", "near_duplicates", "project"]
