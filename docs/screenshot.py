@@ -33,7 +33,7 @@ def main() -> None:
         wait = WebDriverWait(driver, 30)
         for _ in range(50):  # the server thread needs a moment
             try:
-                driver.get(f"http://127.0.0.1:{PORT}/")
+                driver.get(f"http://127.0.0.1:{PORT}/digits")
                 break
             except WebDriverException:
                 time.sleep(0.2)
