@@ -18,7 +18,7 @@ from symphony_dash.analyses import familiarity, label_disagreement
 from symphony_dash.dataset import Dataset, DatasetError
 from symphony_dash.jobs import ANALYSES, Analysis, JobError, JobRunner, available
 from symphony_dash.layout import LoadedLayout, load_layout
-from tests.helpers import css, settle, toy_frame, wait_count
+from tests.helpers import css, retry_stale, settle, toy_frame, wait_count
 
 N = 200
 
@@ -187,8 +187,11 @@ def test_job005_run_familiarity_from_the_toolbar(dash_duo: Any, monkeypatch: pyt
     dash_duo.driver.save_screenshot("/work/main/shots/jobs-running.png")
     gate.set()
 
-    ended = dash_duo.wait_for_element(".symphony-jobs-done, .symphony-jobs-failed", timeout=30)
-    assert "Added familiarity" in ended.text, ended.text
+    # The page is built again when the job ends, so the status is read afresh on every try.
+    ended = ".symphony-jobs-done, .symphony-jobs-failed"
+    until(lambda: dash_duo.driver.find_elements("css selector", ended), timeout=30)
+    status = retry_stale(lambda: dash_duo.find_element(ended).text)
+    assert status.startswith("Added familiarity"), status
     dash_duo.wait_for_element(f"{GRID} .ag-row[row-index='4'] .ag-cell[col-id='familiarity']", timeout=10)
     settle(dash_duo)
     expected = familiarity(vectors(embedded_frame()), cache=False).to_numpy()
