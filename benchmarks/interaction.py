@@ -5,7 +5,7 @@ render callbacks do (same ``render(view)`` calls, figures serialised with Dash's
 floor (the same views written directly in polars, no framework) and with shipping the whole table as Arrow, as the
 original Symphony does. Run:
 
-    .venv/bin/python benchmarks/interaction.py --rows 1000000 --repeat 7
+    .venv/bin/python benchmarks/interaction.py --rows 1000000 --repeat 5
 
 and commit the printed JSON as ``benchmarks/results/interaction-<rows>.json``.
 """
