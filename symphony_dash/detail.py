@@ -101,7 +101,8 @@ def register_callbacks(app: dash.Dash, loaded: Mapping[str, Any]) -> None:
         if dash.ctx.triggered_id == CLOSE:
             return closed
         # The layout of the page shown: a page mounting may fire this together with the address change.
-        slug = next((p for p in str(pathname or "").split("/") if p), next(iter(loaded), None))
+        path = app.strip_relative_path(pathname or "/") or ""  # behind a proxy, the path starts with a prefix
+        slug = next((p for p in path.split("/") if p), next(iter(loaded), None))
         # Several stores fire at once when a page mounts (all empty): the latest event wins.
         events = [t["value"] for t in dash.ctx.triggered if isinstance(t.get("value"), dict) and "at" in t["value"]]
         latest = max(events, key=lambda e: e["at"] if isinstance(e["at"], (int, float)) else 0, default=None)

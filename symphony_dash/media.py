@@ -20,9 +20,23 @@ PLACEHOLDER = (
 )
 
 
+APP_KEY = "symphony_dash.app"
+"""Where ``create_app`` records its Dash app on its Flask server, so a request finds the app serving it."""
+
+
+def app_url(path: str) -> str:
+    """``path`` (``/assets/...``) as the browser must ask for it: under the prefix of the app serving this request.
+
+    The prefix is ``/`` unless the app sits behind a path proxy (a notebook server's, ``/user/me/proxy/8050/``). Not
+    ``dash.get_relative_path``: in a callback that reads the last app created in the process, maybe another one.
+    """
+    app = flask.current_app.extensions.get(APP_KEY) if flask.has_request_context() else None
+    return app.get_relative_path(path) if app is not None else path
+
+
 def media_url(layout_slug: str, relative_path: str) -> str:
     """The URL of one media file of a layout's dataset."""
-    return f"{MEDIA_ROUTE}/{quote(layout_slug)}/{quote(str(relative_path))}"
+    return app_url(f"{MEDIA_ROUTE}/{quote(layout_slug)}/{quote(str(relative_path))}")
 
 
 def resolve_media(root: Path | None, relative_path: str) -> Path | None:

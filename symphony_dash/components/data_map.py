@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 from ..component import Column, Component, Event, Props, Slot, View
 from ..dataset import DatasetError
 from ..engine import Query
+from ..media import app_url
 from ..registry import register
 from ..state import Clause
 from . import style
@@ -240,7 +241,4 @@ def _topojson_url() -> str:
 
     Dash's asset URL follows the app's path prefix (an app mounted under ``/tools/``, a notebook's proxy).
     """
-    try:
-        return dash.get_asset_url("topojson/")
-    except AttributeError:  # no Dash app made yet: Dash's default mount point
-        return "/assets/topojson/"
+    return app_url("/assets/topojson/")
