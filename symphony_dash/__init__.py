@@ -5,6 +5,7 @@ from .component import API_VERSION, Column, Component, Event, Props, Slot, View
 from .dataset import Dataset, DatasetError
 from .engine import Engine, Query
 from .layout import Layout, LayoutError, layout_schema, load_layout
+from .notebook import Symphony
 from .registry import register
 from .state import Clause, ClauseError, State, all_of, between, contains, eq, ids, is_null, isin, not_in, pairs, polygon
 
@@ -24,6 +25,7 @@ __all__ = [
     "Query",
     "Slot",
     "State",
+    "Symphony",
     "View",
     "all_of",
     "between",

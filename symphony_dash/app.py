@@ -21,7 +21,7 @@ from .component import STATE_ID, Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
 from .layout import Layout, LayoutError, LoadedLayout, load_layout, slug_of
-from .media import register_media_route
+from .media import APP_KEY, register_media_route
 from .state import ClauseError, describe, parse_state
 from .tray import register_tray, tray
 
@@ -44,11 +44,14 @@ def create_app(
     *,
     data: Dataset | str | Path | None = None,
     title: str = "symphony_dash",
+    notebook: bool = False,
     **dash_kwargs: Any,
 ) -> dash.Dash:
     """A Dash app serving ``layouts``: a folder of ``*.json`` files, one file, or a list of files and layouts.
 
-    ``data`` overrides every layout's data source (a :class:`Dataset` or a file path).
+    ``data`` overrides every layout's data source (a :class:`Dataset` or a file path). ``notebook`` makes the app
+    that :mod:`symphony_dash.notebook` shows in cells: no navigation bar, and the central state kept in the browser's
+    local storage, so the iframes of one server (one origin) share it.
     """
     loaded = _load_all(layouts, data)
     app = dash.Dash(
@@ -63,14 +66,15 @@ def create_app(
     app.layout = html.Div(
         [
             dcc.Location(id="symphony-url", refresh=False),
-            dcc.Store(id=STATE_ID, data={}),
+            dcc.Store(id=STATE_ID, data={}, storage_type="local" if notebook else "memory"),
             dcc.Store(id="symphony-init", data={}),
-            _navbar(title, loaded),
+            None if notebook else _navbar(title, loaded),
             html.Main(id="symphony-page", className="symphony-main"),
             detail.panel(),
         ],
-        className="symphony-app",
+        className="symphony-app" + (" notebook" if notebook else ""),
     )
+    app.server.extensions[APP_KEY] = app
     register_media_route(
         app.server, {slug: lay.dataset.media_root for slug, lay in loaded.items() if isinstance(lay, LoadedLayout)}
     )
@@ -161,7 +165,8 @@ def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayo
         State(STATE_ID, "data"),
     )
     def route(pathname: str | None, state: Any) -> tuple[Any, Any]:
-        parts = [p for p in (pathname or "/").split("/") if p]
+        # Behind a proxy (a notebook server's), the path starts with the app's prefix.
+        parts = [p for p in (app.strip_relative_path(pathname or "/") or "").split("/") if p]
         if not loaded:
             return _message_page("No layouts", "Put a layout JSON file in the layouts folder."), dash.no_update
         slug = parts[0] if parts else next(iter(loaded))
@@ -170,10 +175,14 @@ def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayo
             return _message_page("Not found", f"There is no layout called {slug!r}."), dash.no_update
         if isinstance(lay, BrokenLayout):
             return _error_page(lay), dash.no_update
-        page_index = _page_index(lay, parts[1] if len(parts) > 1 else None)
         current = state.get("layout") if isinstance(state, dict) else None
         init = lay.initial_state() if current != lay.slug else dash.no_update
         group_by = state.get("group_by", []) if current == lay.slug else []
+        if len(parts) > 2 and parts[1] == "cell":  # one component, as a notebook cell shows it
+            if parts[2] not in lay.instances:
+                return _message_page("Not found", f"There is no component {parts[2]!r} in {lay.slug!r}."), init
+            return _cell(lay, parts[2], group_by, runner), init
+        page_index = _page_index(lay, parts[1] if len(parts) > 1 else None)
         return _page(lay, page_index, group_by, runner), init
 
 
@@ -210,6 +219,16 @@ def _page(lay: LoadedLayout, index: int, group_by: list[str], runner: jobs.JobRu
             _toolbar(lay, group_by, runner),
             html.Div(boxes, className="symphony-grid"),
         ]
+    )
+
+
+def _cell(lay: LoadedLayout, component_id: str, group_by: list[str], runner: jobs.JobRunner) -> html.Div:
+    """One component under the toolbar: the toolbar stays, so a cell shows the count and the active clauses."""
+    instance, spec = lay.instances[component_id]
+    box = instance.box(spec.title, lay.slug)
+    box.style = {"gridColumn": "1 / -1", "gridRow": f"span {spec.height}"}
+    return html.Div(
+        [_toolbar(lay, group_by, runner), html.Div(box, className="symphony-grid")], className="symphony-cell"
     )
 
 

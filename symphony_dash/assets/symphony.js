@@ -17,7 +17,11 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
                 if (!t || !t.prop_id || t.value === null || t.value === undefined) continue;
                 const idText = t.prop_id.slice(0, t.prop_id.lastIndexOf("."));
                 if (idText === "symphony-init") {
-                    if (t.value.layout && t.value.layout !== s.layout) s = Object.assign({}, t.value);
+                    // "replace": a state set from Python (a notebook) replaces the page's, of the same layout too.
+                    if (t.value.layout && (t.value.layout !== s.layout || t.value.replace)) {
+                        s = Object.assign({}, t.value);
+                        delete s.replace;
+                    }
                     continue;
                 }
                 let id;
