@@ -5,6 +5,7 @@
     symphony-dash validate layouts/ more/triage.json    # every problem of every layout; exit 1 if there is one
     symphony-dash schema > layout.schema.json           # the JSON Schema of a layout file, for editors
     symphony-dash analyze runs.parquet --out enriched.parquet --duplicates --familiarity --projection tsne
+    symphony-dash export layouts/triage.json --out triage.html  # a static HTML report that opens offline
 
 Problems are reported as messages naming the file, never as tracebacks.
 """
@@ -31,6 +32,7 @@ from .analyses.duplicates import duplicate_columns
 from .analyses.projection import PROJECTIONS
 from .app import create_app
 from .dataset import Dataset, DatasetError, read_table
+from .export import write_report
 from .files import atomic_write
 from .layout import LayoutError, LoadedLayout, layout_schema, load_layout
 
@@ -80,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--data", type=Path, metavar="FILE", help="serve this data file instead of the layouts' own")
     _server_options(run)
     run.add_argument("--debug", action="store_true", help="Dash's debug mode: error pop-ups and reload on change")
+    run.add_argument(
+        "--read-only",
+        action="store_true",
+        help="never write the layout files (a hosted dashboard): saved slices last for the browser session only",
+    )
     run.set_defaults(command=_run)
 
     validate = commands.add_parser("validate", help="check layouts and their data; print every problem found")
@@ -125,6 +132,17 @@ def _parser() -> argparse.ArgumentParser:
         help="x, y (proj_x, proj_y if the data has x or y): a 2-D projection of the embedding",
     )
     analyze.set_defaults(command=_analyze)
+
+    export = commands.add_parser(
+        "export", help="write a self-contained HTML report of a layout that opens offline, with no server"
+    )
+    export.add_argument("layout", type=Path, metavar="LAYOUT", help="a layout JSON file")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE", help="the .html file (or a folder) to write")
+    export.add_argument("--data", type=Path, metavar="FILE", help="report on this data file instead of the layout's")
+    export.add_argument(
+        "--page", default="all", metavar="N|all", help="only page N (1 is the first), or all pages (default)"
+    )
+    export.set_defaults(command=_export)
     return parser
 
 
@@ -152,17 +170,27 @@ def _run(args: argparse.Namespace) -> int:
         if path is not None and not path.exists():
             print(f"{PROG}: {path}: no such {what}", file=sys.stderr)
             return 2
-    return _serve(args.path, args.data, args.host, args.port, debug=args.debug, browser=False)
+    return _serve(args.path, args.data, args.host, args.port, debug=args.debug, browser=False, read_only=args.read_only)
 
 
-def _serve(path: Path, data: Path | None, host: str, port: int, *, debug: bool, browser: bool, first: str = "") -> int:
+def _serve(
+    path: Path,
+    data: Path | None,
+    host: str,
+    port: int,
+    *,
+    debug: bool,
+    browser: bool,
+    first: str = "",
+    read_only: bool = False,
+) -> int:
     """Serve the layouts of ``path`` (a folder or one file); the layout file named ``first`` opens at ``/``."""
     files = sorted(_layout_files(path), key=lambda f: f.name != first)
     if not files:
         print(f"{PROG}: {path}: no layout files (*.json) in this folder", file=sys.stderr)
         return 2
     _show_log()
-    app = create_app(files, data=data)
+    app = create_app(files, data=data, read_only=read_only)
     good = sum(isinstance(lay, LoadedLayout) for lay in app.symphony_layouts.values())
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     print(f"\nsymphony_dash is serving {_plural(len(files), 'layout')} from {path}")
@@ -230,6 +258,28 @@ def _similarity(text: str) -> float:
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a cosine similarity in (0, 1]")
     return value
+
+
+def _export(args: argparse.Namespace) -> int:
+    for path, what in ((args.layout, "layout file"), (args.data, "data file")):
+        if path is not None and not path.is_file():
+            print(f"{PROG}: {path}: no such {what}", file=sys.stderr)
+            return 2
+    loaded = load_layout(args.layout, data=args.data)
+    count = len(loaded.layout.pages)
+    if args.page == "all":
+        pages = None
+    elif args.page.isdigit() and 1 <= int(args.page) <= count:
+        pages = [int(args.page) - 1]
+    else:
+        print(
+            f"{PROG}: --page {args.page}: {args.layout} has {_plural(count, 'page')}; give 1 to {count}, or all",
+            file=sys.stderr,
+        )
+        return 2
+    written = write_report(loaded, args.out, pages=pages)
+    print(f"wrote {written}: {written.stat().st_size / 1e6:.1f} MB, opens offline in any web browser")
+    return 0
 
 
 def _analyze(args: argparse.Namespace) -> int:

@@ -40,6 +40,7 @@ from . import registry
 from .app import create_app
 from .component import STATE_ID
 from .dataset import Dataset
+from .export import write_report
 from .files import atomic_write
 from .layout import GRID_COLUMNS, Layout, LayoutError, LoadedLayout, load_layout
 from .state import Clause, ClauseError, between, eq, ids, is_null, isin, parse_state
@@ -204,6 +205,15 @@ class Symphony:
         with atomic_write(path) as partial:
             partial.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
         return path
+
+    def export(self, path: str | Path, *, pages: Sequence[int] | None = None) -> Path:
+        """Write a self-contained HTML report of the layout in the current state (filter, selection, group-by) for
+        someone with no Python: it opens offline, its figures hover and zoom, and nothing in it filters.
+
+        ``path`` is a ``.html`` file or a folder (which gets ``<layout>.html``); ``pages`` the page indexes to include
+        (default: all). See :mod:`symphony_dash.export`.
+        """
+        return write_report(self._loaded, path, self.state, pages=pages)
 
     def add(
         self,
