@@ -16,7 +16,7 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from pydantic import ValidationError
 
-from . import detail, jobs, registry
+from . import detail, jobs, registry, slices_bar, url_state
 from .component import STATE_ID, Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
@@ -45,13 +45,15 @@ def create_app(
     data: Dataset | str | Path | None = None,
     title: str = "symphony_dash",
     notebook: bool = False,
+    read_only: bool = False,
     **dash_kwargs: Any,
 ) -> dash.Dash:
     """A Dash app serving ``layouts``: a folder of ``*.json`` files, one file, or a list of files and layouts.
 
     ``data`` overrides every layout's data source (a :class:`Dataset` or a file path). ``notebook`` makes the app
     that :mod:`symphony_dash.notebook` shows in cells: no navigation bar, and the central state kept in the browser's
-    local storage, so the iframes of one server (one origin) share it.
+    local storage, so the iframes of one server (one origin) share it. ``read_only`` (a hosted dashboard) never
+    writes layout files: slices saved from the toolbar are kept for the browser session only.
     """
     loaded = _load_all(layouts, data)
     app = dash.Dash(
@@ -68,6 +70,7 @@ def create_app(
             dcc.Location(id="symphony-url", refresh=False),
             dcc.Store(id=STATE_ID, data={}, storage_type="local" if notebook else "memory"),
             dcc.Store(id="symphony-init", data={}),
+            slices_bar.session_store(),
             None if notebook else _navbar(title, loaded),
             html.Main(id="symphony-page", className="symphony-main"),
             detail.panel(),
@@ -81,6 +84,9 @@ def create_app(
     runner = jobs.JobRunner(loaded)
     _register_router(app, loaded, runner)
     _register_toolbar(app, loaded)
+    if not notebook:  # notebook cells share their state through local storage, not URLs
+        url_state.register(app, loaded)
+    slices_bar.register_slices(app, loaded, read_only=read_only)
     detail.register_callbacks(app, loaded)
     register_tray(app, loaded)
     jobs.register_jobs(app, runner)
@@ -93,6 +99,15 @@ def create_app(
         Input({"type": "symphony-groupby", "index": ALL}, "value"),
         Input("symphony-init", "data"),
         State(STATE_ID, "data"),
+    )
+    app.clientside_callback(
+        ClientsideFunction("symphony", "followGroupBy"),
+        Output({"type": "symphony-groupby", "index": ALL}, "value"),
+        Input(STATE_ID, "data"),
+        State({"type": "symphony-groupby", "index": ALL}, "value"),
+        # Not when a page mounts its control: the router gave it the state's group-by, and the state may not have
+        # caught up yet (a link being restored).
+        prevent_initial_call=True,
     )
 
     def resolve(cls: type[Component], props_data: Any) -> tuple[Component, Engine]:
@@ -163,8 +178,9 @@ def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayo
         Output("symphony-init", "data"),
         Input("symphony-url", "pathname"),
         State(STATE_ID, "data"),
+        State("symphony-url", "search"),
     )
-    def route(pathname: str | None, state: Any) -> tuple[Any, Any]:
+    def route(pathname: str | None, state: Any, search: str | None) -> tuple[Any, Any]:
         # Behind a proxy (a notebook server's), the path starts with the app's prefix.
         parts = [p for p in (app.strip_relative_path(pathname or "/") or "").split("/") if p]
         if not loaded:
@@ -176,8 +192,9 @@ def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayo
         if isinstance(lay, BrokenLayout):
             return _error_page(lay), dash.no_update
         current = state.get("layout") if isinstance(state, dict) else None
-        init = lay.initial_state() if current != lay.slug else dash.no_update
-        group_by = state.get("group_by", []) if current == lay.slug else []
+        linked = url_state.restore(app, search, lay)  # a shared link, or back/forward to another page
+        init = linked or (lay.initial_state() if current != lay.slug else dash.no_update)
+        group_by = linked["group_by"] if linked else state.get("group_by", []) if current == lay.slug else []
         if len(parts) > 2 and parts[1] == "cell":  # one component, as a notebook cell shows it
             if parts[2] not in lay.instances:
                 return _message_page("Not found", f"There is no component {parts[2]!r} in {lay.slug!r}."), init
@@ -239,6 +256,8 @@ def _toolbar(lay: LoadedLayout, group_by: list[str], runner: jobs.JobRunner) -> 
             dcc.Store(id="symphony-page-mounted", data=lay.slug),
             html.Span(id="symphony-count", className="symphony-count"),
             html.Div(id="symphony-chips", className="symphony-chips"),
+            url_state.notice(),
+            slices_bar.control(lay),
             jobs.control(lay, runner),
             html.Button("Clear all", id={"type": "symphony-clear", "index": 0}, className="symphony-clear"),
             dcc.Dropdown(

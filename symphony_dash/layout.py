@@ -7,6 +7,7 @@ generated from these models and the registered components' ``Props``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -28,11 +29,13 @@ __all__ = [
     "LayoutError",
     "LoadedLayout",
     "Page",
+    "SavedSlice",
     "layout_schema",
     "load_layout",
 ]
 
 GRID_COLUMNS = 6
+SLICE_NAME_LENGTH = 80
 _ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 
 
@@ -65,13 +68,21 @@ class Page(_Strict):
     components: list[ComponentSpec] = Field(default_factory=list)
 
 
+class SavedSlice(_Strict):
+    """A named filter saved in a layout ("blurry 8s"): the toolbar's Slices menu applies it in one click."""
+
+    name: str = Field(min_length=1, max_length=SLICE_NAME_LENGTH)
+    filter: list[Clause] = Field(min_length=1)
+
+
 class Layout(_Strict):
-    """A composition: title, data, pages of components and an optional initial filter."""
+    """A composition: title, data, pages of components, an optional initial filter and saved slices."""
 
     title: str = Field(min_length=1)
     description: str = ""
     data: DataSource
     filter: list[Clause] = Field(default_factory=list)
+    slices: list[SavedSlice] = Field(default_factory=list)
     pages: list[Page] = Field(min_length=1)
 
 
@@ -86,7 +97,10 @@ class LayoutError(ValueError):
 
 @dataclass
 class LoadedLayout:
-    """A validated layout with its dataset and engine, ready to serve."""
+    """A validated layout with its dataset and engine, ready to serve.
+
+    ``version`` is the SHA-256 of the file's bytes as loaded: a save refuses to overwrite a file changed since.
+    """
 
     slug: str
     path: Path | None
@@ -94,6 +108,7 @@ class LoadedLayout:
     dataset: Dataset
     engine: Engine
     instances: dict[str, tuple[Component, ComponentSpec]] = field(default_factory=dict)
+    version: str | None = None
 
     def initial_state(self) -> dict[str, Any]:
         return State(layout=self.slug, filter=self.layout.filter).model_dump(mode="json")
@@ -101,7 +116,7 @@ class LoadedLayout:
     def with_dataset(self, dataset: Dataset) -> LoadedLayout:
         """A copy serving ``dataset`` (this one's columns and more), with its own engine and component instances."""
         instances = {key: (type(c)(key, c.props, dataset), spec) for key, (c, spec) in self.instances.items()}
-        return LoadedLayout(self.slug, self.path, self.layout, dataset, Engine(dataset), instances)
+        return LoadedLayout(self.slug, self.path, self.layout, dataset, Engine(dataset), instances, self.version)
 
 
 def slug_of(path: Path) -> str:
@@ -121,8 +136,9 @@ def load_layout(
     Raises :class:`LayoutError` naming the file, the JSON path and the rule of every problem found.
     """
     file = str(path) if path is not None else "<layout>"
+    version = None
     if layout is None:
-        raw = _read_json(Path(file), file)
+        raw, version = _read_json(Path(file), file)
     else:
         raw = layout.model_dump(mode="json") if isinstance(layout, Layout) else layout
     try:
@@ -140,22 +156,26 @@ def load_layout(
     # A title of only non-ASCII letters ("日本語") has no slug of its own; an empty one would be an unreachable page.
     slug = slug_of(Path(file)) if path is not None else re.sub(r"[^a-z0-9]+", "-", model.title.lower()).strip("-")
     slug = slug or "layout"
-    loaded = LoadedLayout(slug, Path(file) if path is not None else None, model, dataset, Engine(dataset))
+    loaded = LoadedLayout(
+        slug, Path(file) if path is not None else None, model, dataset, Engine(dataset), version=version
+    )
     errors = _check_against_data(loaded)
     if errors:
         raise LayoutError(file, errors)
     return loaded
 
 
-def _read_json(path: Path, file: str) -> Any:
+def _read_json(path: Path, file: str) -> tuple[Any, str]:
+    """The file's JSON and the hash of its bytes (its version); bytes, as a text read would hide a CRLF change."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise LayoutError(file, ["no such file"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise LayoutError(file, [f"cannot be read: {exc}"]) from None
     try:
-        return json.loads(text)
+        return json.loads(text), hashlib.sha256(data).hexdigest()
     except json.JSONDecodeError as exc:
         raise LayoutError(file, [f"line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}"]) from None
 
@@ -187,6 +207,8 @@ _MODELS_AT: dict[tuple[str, ...], tuple[str, type[BaseModel]]] = {
     ("pages",): ("a page", Page),
     ("pages", "components"): ("a component", ComponentSpec),
     ("filter",): ("a clause", Clause),
+    ("slices",): ("a saved slice", SavedSlice),
+    ("slices", "filter"): ("a clause", Clause),
 }
 
 
@@ -216,6 +238,14 @@ def _check_components(model: Layout) -> list[str]:
                 cls.Props.model_validate(spec.props)
             except ValidationError as exc:
                 errors.extend(_messages(exc, ("pages", p, "components", c, "props"), owner=spec.type))
+    names: dict[str, int] = {}
+    for i, saved in enumerate(model.slices):
+        if saved.name in names:
+            errors.append(
+                f"slices[{i}].name: {saved.name!r} is already the name of slices[{names[saved.name]}]; "
+                "names must be unique"
+            )
+        names.setdefault(saved.name, i)
     return errors
 
 
@@ -267,6 +297,12 @@ def _check_against_data(loaded: LoadedLayout) -> list[str]:
             loaded.engine.check(clause)
         except ClauseError as exc:
             errors.append(f"filter[{i}]: {exc}")
+    for s, saved in enumerate(loaded.layout.slices):
+        for i, clause in enumerate(saved.filter):
+            try:
+                loaded.engine.check(clause)
+            except ClauseError as exc:
+                errors.append(f"slices[{s}].filter[{i}]: {exc}")
     return errors
 
 

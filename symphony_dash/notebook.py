@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import dash
 import pandas as pd
-from dash import ALL, Input, Output, State, dcc
+from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 from pydantic import ValidationError
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -355,14 +355,6 @@ class Symphony:
                     raise PreventUpdate
                 return {**self._state.model_dump(mode="json"), "replace": True}, self._version
 
-        # The group-by control follows the state when Python or another cell sets it (in the browser: no round trip).
-        app.clientside_callback(
-            _FOLLOW_GROUP_BY,
-            Output({"type": "symphony-groupby", "index": ALL}, "value"),
-            Input(STATE_ID, "data"),
-            State({"type": "symphony-groupby", "index": ALL}, "value"),
-        )
-
         @app.callback(Input(STATE_ID, "data"), State("symphony-nb-seen", "data"))
         def report(data: Any, seen: Any) -> None:
             try:
@@ -375,15 +367,6 @@ class Symphony:
                 # A page that has not taken Python's latest state yet reports an older one: Python's stands.
                 if state.layout == self.slug and seen == self._version:
                     self._state = state
-
-
-_FOLLOW_GROUP_BY = """
-function (state, values) {
-    const want = (state && state.group_by) || [];
-    const same = values.every(v => JSON.stringify(v || []) === JSON.stringify(want));
-    return same ? window.dash_clientside.no_update : values.map(() => want);
-}
-"""
 
 
 def default_layout(dataset: Dataset, source: str = "notebook") -> dict[str, Any]:

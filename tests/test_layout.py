@@ -179,7 +179,7 @@ def test_layout012_missing_required_fields(
         (
             {"colour": "red"},
             "(top level): 'colour' is not a parameter of a layout; its parameters are: "
-            "title, description, data, filter, pages",
+            "title, description, data, filter, slices, pages",
         ),
         (
             {"data": {"source": "toy.csv", "sep": ";"}},

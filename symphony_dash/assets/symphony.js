@@ -41,6 +41,13 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
             }
             return JSON.stringify(s) === JSON.stringify(before) ? nc : s;
         },
+        // The group-by control follows the state when it changes elsewhere: back or forward, another notebook cell,
+        // Python.
+        followGroupBy: function (state, values) {
+            const want = (state && state.group_by) || [];
+            const same = values.every(v => JSON.stringify(v || []) === JSON.stringify(want));
+            return same ? window.dash_clientside.no_update : values.map(() => want);
+        },
     },
 });
 
