@@ -232,10 +232,18 @@ class Component:
 
     def box(self, title: str | None, layout_slug: str) -> html.Div:
         """The instance's card: header, body, error slot and the stores that link it to the shared state."""
+        shown = title or self.name or self.type
         header = html.Div(
             [
-                html.Span(title or self.name or self.type, className="symphony-title"),
+                html.Span(shown, className="symphony-title"),
                 html.Span("?", title=self.description, className="symphony-help") if self.description else None,
+                # Handled in the browser by assets/download.js, so it needs no id and no callback.
+                html.Button(
+                    "⤓",
+                    title="Download as PNG",
+                    className="symphony-download",
+                    **{"aria-label": f"Download {shown} as PNG"},
+                ),
             ],
             className="symphony-header",
         )
