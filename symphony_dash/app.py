@@ -21,7 +21,7 @@ from .component import STATE_ID, Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
 from .layout import Layout, LayoutError, LoadedLayout, load_layout, slug_of
-from .media import APP_KEY, register_media_route
+from .media import APP_KEY, path_parts, register_media_route
 from .state import ClauseError, describe, parse_state
 from .tray import register_tray, tray
 
@@ -181,8 +181,7 @@ def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayo
         State("symphony-url", "search"),
     )
     def route(pathname: str | None, state: Any, search: str | None) -> tuple[Any, Any]:
-        # Behind a proxy (a notebook server's), the path starts with the app's prefix.
-        parts = [p for p in (app.strip_relative_path(pathname or "/") or "").split("/") if p]
+        parts = path_parts(app, pathname)  # behind a proxy (a notebook server's) the path starts with a prefix
         if not loaded:
             return _message_page("No layouts", "Put a layout JSON file in the layouts folder."), dash.no_update
         slug = parts[0] if parts else next(iter(loaded))

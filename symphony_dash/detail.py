@@ -27,7 +27,7 @@ from PIL import Image, UnidentifiedImageError
 from .component import STATE_ID, known_id
 from .dataset import Dataset
 from .layout import LoadedLayout
-from .media import media_url, resolve_media
+from .media import media_url, path_parts, resolve_media
 from .state import ClauseError, ids, parse_state
 
 __all__ = ["MEDIA_ROLES", "image_side", "media_view", "panel", "register_callbacks"]
@@ -101,8 +101,7 @@ def register_callbacks(app: dash.Dash, loaded: Mapping[str, Any]) -> None:
         if dash.ctx.triggered_id == CLOSE:
             return closed
         # The layout of the page shown: a page mounting may fire this together with the address change.
-        path = app.strip_relative_path(pathname or "/") or ""  # behind a proxy, the path starts with a prefix
-        slug = next((p for p in path.split("/") if p), next(iter(loaded), None))
+        slug = next(iter(path_parts(app, pathname)), next(iter(loaded), None))
         # Several stores fire at once when a page mounts (all empty): the latest event wins.
         events = [t["value"] for t in dash.ctx.triggered if isinstance(t.get("value"), dict) and "at" in t["value"]]
         latest = max(events, key=lambda e: e["at"] if isinstance(e["at"], (int, float)) else 0, default=None)

@@ -34,6 +34,11 @@ def app_url(path: str) -> str:
     return app.get_relative_path(path) if app is not None else path
 
 
+def path_parts(app: Any, pathname: str | None) -> list[str]:
+    """The parts of a page's path after the app's prefix (``/user/me/proxy/8050/digits/model`` -> digits, model)."""
+    return [p for p in (app.strip_relative_path(pathname or "/") or "").split("/") if p]
+
+
 def media_url(layout_slug: str, relative_path: str) -> str:
     """The URL of one media file of a layout's dataset."""
     return app_url(f"{MEDIA_ROUTE}/{quote(layout_slug)}/{quote(str(relative_path))}")

@@ -39,6 +39,7 @@ from .component import STATE_ID
 from .dataset import DatasetError
 from .files import atomic_write
 from .layout import LoadedLayout
+from .media import path_parts
 from .state import ClauseError, parse_state
 from .state import State as SymphonyState
 
@@ -238,6 +239,10 @@ def register(app: dash.Dash, loaded: dict[str, Any], store: StateStore | None = 
 
         store = StateStore(cache_dir() / "url-states")
     app.server.extensions[_URL_KEY] = store
+    # Each layout's starting view, encoded once: a state equal to it gets no parameter at all.
+    starts = {
+        slug: encode(parse_state(lay.initial_state())) for slug, lay in loaded.items() if isinstance(lay, LoadedLayout)
+    }
     app.layout.children.append(dcc.Store(id=TOKEN_ID))
 
     @app.callback(Output(TOKEN_ID, "data"), Input(STATE_ID, "data"), Input("symphony-url", "pathname"))
@@ -246,14 +251,13 @@ def register(app: dash.Dash, loaded: dict[str, Any], store: StateStore | None = 
             state = parse_state(data)
         except ClauseError:
             raise dash.exceptions.PreventUpdate from None
-        parts = [p for p in (app.strip_relative_path(pathname or "/") or "").split("/") if p]
+        parts = path_parts(app, pathname)
         lay = loaded.get(parts[0]) if parts else next(iter(loaded.values()), None)
         # Until the router's state for this path has landed, the state is the previous page's.
         if not isinstance(lay, LoadedLayout) or state.layout != lay.slug:
             raise dash.exceptions.PreventUpdate
-        initial = parse_state(lay.initial_state())
         try:
-            search = "" if encode(state) == encode(initial) else search_for(state, store)
+            search = "" if encode(state) == starts[lay.slug] else search_for(state, store)
         except ClauseError:
             raise dash.exceptions.PreventUpdate from None
         return {"search": search, "path": pathname, "state": state.model_dump(mode="json")}
