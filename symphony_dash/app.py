@@ -16,7 +16,7 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from pydantic import ValidationError
 
-from . import detail, jobs, registry, slices_bar, url_state
+from . import detail, editor, jobs, registry, slices_bar, url_state
 from .component import STATE_ID, Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
@@ -53,7 +53,8 @@ def create_app(
     ``data`` overrides every layout's data source (a :class:`Dataset` or a file path). ``notebook`` makes the app
     that :mod:`symphony_dash.notebook` shows in cells: no navigation bar, and the central state kept in the browser's
     local storage, so the iframes of one server (one origin) share it. ``read_only`` (a hosted dashboard) never
-    writes layout files: slices saved from the toolbar are kept for the browser session only.
+    writes layout files: it has no layout editor, and slices saved from the toolbar are kept for the browser session
+    only. Notebook apps have no layout editor either (a layout is changed from Python there: ``Symphony.add``).
     """
     loaded = _load_all(layouts, data)
     app = dash.Dash(
@@ -71,6 +72,7 @@ def create_app(
             dcc.Store(id=STATE_ID, data={}, storage_type="local" if notebook else "memory"),
             dcc.Store(id="symphony-init", data={}),
             slices_bar.session_store(),
+            editor.drafts_store(),
             None if notebook else _navbar(title, loaded),
             html.Main(id="symphony-page", className="symphony-main"),
             detail.panel(),
@@ -82,7 +84,8 @@ def create_app(
         app.server, {slug: lay.dataset.media_root for slug, lay in loaded.items() if isinstance(lay, LoadedLayout)}
     )
     runner = jobs.JobRunner(loaded)
-    _register_router(app, loaded, runner)
+    editable = not (read_only or notebook)
+    _register_router(app, loaded, runner, editable)
     _register_toolbar(app, loaded)
     if not notebook:  # notebook cells share their state through local storage, not URLs
         url_state.register(app, loaded)
@@ -90,6 +93,8 @@ def create_app(
     detail.register_callbacks(app, loaded)
     register_tray(app, loaded)
     jobs.register_jobs(app, runner)
+    if editable:
+        editor.register_editor(app, loaded)
     app.clientside_callback(
         ClientsideFunction("symphony", "merge"),
         Output(STATE_ID, "data"),
@@ -172,15 +177,18 @@ def _navbar(title: str, loaded: dict[str, LoadedLayout | BrokenLayout]) -> html.
     )
 
 
-def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout], runner: jobs.JobRunner) -> None:
+def _register_router(
+    app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout], runner: jobs.JobRunner, editable: bool
+) -> None:
     @app.callback(
         Output("symphony-page", "children"),
         Output("symphony-init", "data"),
         Input("symphony-url", "pathname"),
+        Input(editor.DRAFTS, "data"),  # an edit draws the page again, from the draft
         State(STATE_ID, "data"),
         State("symphony-url", "search"),
     )
-    def route(pathname: str | None, state: Any, search: str | None) -> tuple[Any, Any]:
+    def route(pathname: str | None, drafts: Any, state: Any, search: str | None) -> tuple[Any, Any]:
         parts = path_parts(app, pathname)  # behind a proxy (a notebook server's) the path starts with a prefix
         if not loaded:
             return _message_page("No layouts", "Put a layout JSON file in the layouts folder."), dash.no_update
@@ -191,30 +199,32 @@ def _register_router(app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayo
         if isinstance(lay, BrokenLayout):
             return _error_page(lay), dash.no_update
         current = state.get("layout") if isinstance(state, dict) else None
-        linked = url_state.restore(app, search, lay)  # a shared link, or back/forward to another page
+        # A shared link, or back/forward to another page; not when an edit draws the page again.
+        linked = url_state.restore(app, search, lay) if dash.ctx.triggered_id != editor.DRAFTS else None
         init = linked or (lay.initial_state() if current != lay.slug else dash.no_update)
         group_by = linked["group_by"] if linked else state.get("group_by", []) if current == lay.slug else []
         if len(parts) > 2 and parts[1] == "cell":  # one component, as a notebook cell shows it
             if parts[2] not in lay.instances:
                 return _message_page("Not found", f"There is no component {parts[2]!r} in {lay.slug!r}."), init
             return _cell(lay, parts[2], group_by, runner), init
-        page_index = _page_index(lay, parts[1] if len(parts) > 1 else None)
-        return _page(lay, page_index, group_by, runner), init
+        entry = drafts.get(lay.slug) if editable and isinstance(drafts, dict) else None
+        shown, problems = editor.draft_view(lay, entry) if isinstance(entry, dict) and "pages" in entry else (lay, [])
+        page_index = shown.page_index(parts[1] if len(parts) > 1 else None)
+        bar = editor.bar(shown, page_index, entry, problems) if editable else None
+        return _page(shown, page_index, group_by, runner, bar), init
 
 
-def _page_index(lay: LoadedLayout, part: str | None) -> int:
-    for i, page in enumerate(lay.layout.pages):
-        if part in (str(i), slug_of(Path(page.title))):
-            return i
-    return 0
-
-
-def _page(lay: LoadedLayout, index: int, group_by: list[str], runner: jobs.JobRunner) -> html.Div:
+def _page(
+    lay: LoadedLayout, index: int, group_by: list[str], runner: jobs.JobRunner, edit_bar: html.Div | None = None
+) -> html.Div:
+    """Page ``index`` of ``lay``; with the editor's bar, and in edit mode (a draft) with tools on every box."""
     page = lay.layout.pages[index]
+    editing = edit_bar is not None and edit_bar.className == "symphony-edit-bar"
     tabs = [
         dcc.Link(
             p.title,
-            href=f"/{lay.slug}/{slug_of(Path(p.title))}",
+            # In edit mode by number: a page renamed in the draft keeps its address.
+            href=f"/{lay.slug}/{i if editing else slug_of(Path(p.title))}",
             className="symphony-tab" + (" active" if i == index else ""),
         )
         for i, p in enumerate(lay.layout.pages)
@@ -224,14 +234,24 @@ def _page(lay: LoadedLayout, index: int, group_by: list[str], runner: jobs.JobRu
         instance, _ = lay.instances[spec.id]
         box = instance.box(spec.title, lay.slug)
         box.style = {"gridColumn": f"span {spec.width}", "gridRow": f"span {spec.height}"}
+        if editing:
+            box.children.insert(0, editor.box_tools(spec))
+            box.className += " editing"
         boxes.append(box)
+    if editing and not boxes:
+        boxes.append(html.P("An empty page: add a component with + Add component.", className="symphony-edit-empty"))
     return html.Div(
         [
             html.Div(
-                [html.H1(lay.layout.title), html.Nav(tabs, className="symphony-tabs") if len(tabs) > 1 else None],
+                [
+                    html.H1(lay.layout.title),
+                    html.Nav(tabs, className="symphony-tabs") if len(tabs) > 1 or editing else None,
+                    None if editing else edit_bar,  # "Edit layout", at the right
+                ],
                 className="symphony-pagehead",
             ),
             html.P(lay.layout.description, className="symphony-description") if lay.layout.description else None,
+            edit_bar if editing else None,
             _toolbar(lay, group_by, runner),
             html.Div(boxes, className="symphony-grid"),
         ]

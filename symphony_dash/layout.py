@@ -113,6 +113,13 @@ class LoadedLayout:
     def initial_state(self) -> dict[str, Any]:
         return State(layout=self.slug, filter=self.layout.filter).model_dump(mode="json")
 
+    def page_index(self, part: str | None) -> int:
+        """The page a path names, by number or by its title's slug (``/digits/1``, ``/digits/model``); else 0."""
+        for i, page in enumerate(self.layout.pages):
+            if part in (str(i), slug_of(Path(page.title))):
+                return i
+        return 0
+
     def with_dataset(self, dataset: Dataset) -> LoadedLayout:
         """A copy serving ``dataset`` (this one's columns and more), with its own engine and component instances."""
         instances = {key: (type(c)(key, c.props, dataset), spec) for key, (c, spec) in self.instances.items()}

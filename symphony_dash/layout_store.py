@@ -19,10 +19,20 @@ from pathlib import Path
 from .files import atomic_write
 from .layout import Layout
 
-__all__ = ["LayoutConflict", "backup_path", "file_version", "save_layout_as", "save_layout_file"]
+__all__ = [
+    "SAVE_LOCK",
+    "LayoutConflict",
+    "backup_path",
+    "file_version",
+    "free_name",
+    "save_layout_as",
+    "save_layout_file",
+]
 
 # Saves of one process are serialised, so two browser sessions saving at once cannot both pass the version check.
 _LOCK = threading.Lock()
+SAVE_LOCK = threading.Lock()
+"""Held while a served layout is read, changed and saved (a slice, an edit), so two sessions never lose one change."""
 
 
 class LayoutConflict(RuntimeError):  # noqa: N818  (a conflict, not a fault: the name reads as the situation)
@@ -90,6 +100,14 @@ def save_layout_as(path: str | Path, layout: Layout, *, loaded_from: Path | None
         moved = os.path.relpath((loaded_from.parent / source).resolve(), path.parent.resolve())
         layout = layout.model_copy(update={"data": layout.data.model_copy(update={"source": moved})})
     return save_layout_file(path, layout, None)
+
+
+def free_name(path: Path) -> Path:
+    """``triage-2.json`` beside ``triage.json``, or the first of ``-3``, ``-4``... that is not taken."""
+    n = 2
+    while (candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")).exists():
+        n += 1
+    return candidate
 
 
 def _dumps(layout: Layout) -> str:

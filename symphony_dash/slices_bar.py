@@ -9,7 +9,6 @@ package's), the slice is kept in the browser tab's session storage and the messa
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from pydantic import ValidationError
 
 from .component import STATE_ID
 from .layout import SLICE_NAME_LENGTH, LoadedLayout, SavedSlice
-from .layout_store import LayoutConflict, save_layout_as, save_layout_file
+from .layout_store import SAVE_LOCK, LayoutConflict, free_name, save_layout_as, save_layout_file
 from .state import Clause, ClauseError, describe, parse_state
 from .state import State as SymphonyState
 
@@ -39,9 +38,6 @@ SAVE_AS = (
     "symphony-saved-slice-save-as"  # the id type of the button offered after a conflict (pattern: absent at first)
 )
 MAX_SLICES = 100  # per layout: a hosted app must not let a browser grow the file without bound
-
-# The read, change and write of a layout's slices is one step, or two sessions saving at once would lose one slice.
-_SAVING = threading.Lock()
 
 
 def session_store() -> dcc.Store:
@@ -182,7 +178,7 @@ def register_slices(app: dash.Dash, loaded: dict[str, Any], *, read_only: bool =
                     "(restart the app to load the new version)"
                 )
                 offer = html.Button(
-                    f"Save as {_free_name(lay.path).name}",
+                    f"Save as {free_name(lay.path).name}",
                     id={"type": SAVE_AS, "index": 0},
                     className="symphony-saved-slice-save-as",
                     title="This app's layout and the session's slices, as a new file beside it",
@@ -249,7 +245,7 @@ def _new_slice(
 
 
 def _save_to_file(lay: LoadedLayout, path: Path, new: SavedSlice) -> None:
-    with _SAVING:
+    with SAVE_LOCK:
         layout = lay.layout.model_copy(update={"slices": [*lay.layout.slices, new]})
         lay.version = save_layout_file(path, layout, lay.version)
         lay.layout = layout
@@ -257,20 +253,12 @@ def _save_to_file(lay: LoadedLayout, path: Path, new: SavedSlice) -> None:
 
 def _save_as(lay: LoadedLayout, path: Path, kept: list[SavedSlice]) -> Path:
     """Write the app's layout with the session's slices to a new file beside ``path``; the app then saves there."""
-    with _SAVING:
-        target = _free_name(path)
+    with SAVE_LOCK:
+        target = free_name(path)
         layout = lay.layout.model_copy(update={"slices": [*lay.layout.slices, *kept][:MAX_SLICES]})
         lay.version = save_layout_as(target, layout, loaded_from=path)
         lay.path, lay.layout = target, layout
     return target
-
-
-def _free_name(path: Path) -> Path:
-    """``triage-2.json``, or the first of ``-3``, ``-4``... that is not taken."""
-    n = 2
-    while (candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")).exists():
-        n += 1
-    return candidate
 
 
 def _same(a: list[Clause], b: list[Clause]) -> bool:
