@@ -33,6 +33,7 @@ __all__ = ["DRAFTS", "bar", "box_tools", "draft_view", "drafts_store", "register
 DRAFTS = "symphony-editor-drafts"  # the session store of drafts, by layout slug
 ACTION = "symphony-edit"  # the id type of every button of the editor: {"type": ACTION, "op": ..., "index": ...}
 PAGE_TITLE = "symphony-edit-page-title"
+DROP = "symphony-edit-drop"  # a box dragged onto another one (assets/editor.js): {"moved": id, "before": id}
 WHERE = "symphony-edit-where"  # the page being edited: {"slug": ..., "page": index}
 PANEL = "symphony-edit-panel"  # where the settings form opens
 FORM = "symphony-edit-form"  # the form's own buttons and stores
@@ -105,6 +106,18 @@ _SIZES = {
     "shorter": ("height", -1, HEIGHTS[-1]),
     "taller": ("height", 1, HEIGHTS[-1]),
 }
+
+
+def move_before(pages: list[Page], moved: Any, before: Any) -> list[Page]:
+    """The pages with component ``moved`` put just before component ``before`` (on that one's page)."""
+    source, target = _find(pages, moved), _find(pages, before)
+    if source is None or target is None or moved == before:
+        return pages
+    pages = [p.model_copy(deep=True) for p in pages]
+    spec = pages[source[0]].components.pop(source[1])
+    target = _find(pages, before) or target  # where it is now that ``moved`` is out
+    pages[target[0]].components.insert(target[1], spec)
+    return pages
 
 
 def _add_page(pages: list[Page], page: int) -> list[Page]:
@@ -227,15 +240,17 @@ def bar(shown: LoadedLayout, page: int, entry: Any, problems: list[str]) -> html
             ),
             html.Div(id={"type": PANEL, "index": 0}, className="symphony-edit-panel"),
             dcc.Download(id={"type": DOWNLOAD, "index": 1}),
+            dcc.Store(id={"type": DROP, "index": 0}),
         ],
         className="symphony-edit-bar",
     )
 
 
 def box_tools(spec: Any) -> html.Div:
-    """The tools on a box in edit mode: order, width, height, settings, remove."""
+    """The tools on a box in edit mode: a grip to drag it elsewhere, order, width, height, settings, remove."""
     return html.Div(
         [
+            html.Span("⠿", className="symphony-edit-grip", title="Drag onto another box to move this one there"),
             _button("◀", "earlier", spec.id, "symphony-edit-icon", "Move earlier on the page"),
             _button("▶", "later", spec.id, "symphony-edit-icon", "Move later on the page"),
             html.Span(
@@ -268,6 +283,7 @@ def box_tools(spec: Any) -> html.Div:
             _button("×", "remove", spec.id, "symphony-edit-icon danger", f"Remove {spec.id} from the page"),
         ],
         className="symphony-edit-tools",
+        draggable="true",  # assets/editor.js: dropped on another box, it moves there
     )
 
 
@@ -401,12 +417,13 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
         Output("symphony-url", "pathname", allow_duplicate=True),
         Input({"type": ACTION, "op": ALL, "index": ALL}, "n_clicks"),
         Input({"type": PAGE_TITLE, "index": ALL}, "value"),
+        Input({"type": DROP, "index": ALL}, "data"),
         State(DRAFTS, "data"),
         State({"type": WHERE, "index": ALL}, "data"),
         State("symphony-url", "pathname"),
         prevent_initial_call=True,
     )
-    def act(clicks: Any, titles: Any, drafts: Any, where: Any, pathname: Any) -> tuple[Any, Any]:
+    def act(clicks: Any, titles: Any, drops: Any, drafts: Any, where: Any, pathname: Any) -> tuple[Any, Any]:
         trigger = dash.ctx.triggered_id
         # A page drawn anew fires this with no click: only a real click (or a typed title) acts.
         if not isinstance(trigger, dict) or not dash.ctx.triggered or not dash.ctx.triggered[0]["value"]:
@@ -435,6 +452,9 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
             pages = [p.model_copy() for p in pages]
             pages[page] = pages[page].model_copy(update={"title": title[:80]})
             go = page
+        elif trigger.get("type") == DROP:
+            drop = drops[0] if drops and isinstance(drops[0], dict) else {}
+            pages, go = move_before(pages, drop.get("moved"), drop.get("before")), page
         else:
             pages = apply(pages, str(op), page, trigger.get("index"))
             go = {"page-add": len(pages) - 1, "page-earlier": page - 1, "page-later": page + 1}.get(str(op), page)

@@ -52,6 +52,15 @@ def test_box_actions_move_resize_and_remove(lay: LoadedLayout) -> None:
     assert ids(editor.apply(pages, "earlier", 0, "label")) == [["label", "split", "note"], []], "already first"
     assert ids(editor.apply(pages, "remove", 0, "split")) == [["label", "note"], []]
     assert ids(editor.apply(pages, "remove", 0, "nobody")) == ids(pages), "an unknown id changes nothing"
+    # Dragged onto another box: put before it, from either side and across pages.
+    assert ids(editor.move_before(pages, "note", "label")) == [["note", "label", "split"], []]
+    assert ids(editor.move_before(pages, "label", "note")) == [["split", "label", "note"], []]
+    moved = editor.apply(pages, "remove", 0, "note")
+    moved[1].components.append(pages[0].components[2])
+    assert ids(editor.move_before(moved, "label", "note")) == [["split"], ["label", "note"]]
+    assert (
+        ids(editor.move_before(pages, "label", "nobody")) == ids(editor.move_before(pages, "x", "label")) == ids(pages)
+    )
     wider = editor.apply(pages, "wider", 0, "split")
     assert wider[0].components[1].width == 3 and pages[0].components[1].width == 2, "the input is not changed"
     at_edge = pages

@@ -67,7 +67,10 @@ def setting(name: str) -> str:
 
 
 def box_order(dash_duo) -> list[str]:
-    return [e.get_attribute("id") for e in dash_duo.find_elements(".symphony-grid > .symphony-box")]
+    # One script, not one call per element: the page is drawn again after every edit.
+    return dash_duo.driver.execute_script(
+        "return [...document.querySelectorAll('.symphony-grid > .symphony-box')].map(e => e.id);"
+    )
 
 
 def test_edt001_add_configure_move_remove_rename_save_and_restart(dash_duo) -> None:
@@ -109,7 +112,7 @@ def test_edt001_add_configure_move_remove_rename_save_and_restart(dash_duo) -> N
     until(
         lambda: (
             dash_duo.driver.execute_script(
-                "const g = document.querySelector(arguments[0]); return g && g._fullLayout && g._fullLayout.yaxis.type;",
+                "const g = document.querySelector(arguments[0]); return g && g._fullLayout?.yaxis.type;",
                 css("histogram", "graph", "label") + " .js-plotly-plot",
             )
             == "log"
@@ -121,10 +124,22 @@ def test_edt001_add_configure_move_remove_rename_save_and_restart(dash_duo) -> N
     assert box_order(dash_duo) == ["box-label", "box-split", "box-histogram-1"]
     act(dash_duo, "earlier", "histogram-1")
     until(lambda: box_order(dash_duo) == ["box-label", "box-histogram-1", "box-split"], timeout=5)
+    # Dragged by its tools onto another box, a box moves there (HTML drag and drop, dispatched as the browser does).
+    drag = """
+        const tools = document.querySelector('#box-split .symphony-edit-tools');
+        const onto = document.querySelector('#box-label .symphony-body');
+        const data = new DataTransfer();
+        for (const [element, type] of [[tools, 'dragstart'], [onto, 'dragover'], [onto, 'drop'], [tools, 'dragend']]) {
+            element.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: data}));
+        }
+    """
+    dash_duo.driver.execute_script(drag)
+    until(lambda: box_order(dash_duo) == ["box-split", "box-label", "box-histogram-1"], timeout=5)
     act(dash_duo, "wider", "histogram-1")
     until(lambda: "span 4" in dash_duo.find_element("#box-histogram-1").get_attribute("style"), timeout=5)
     act(dash_duo, "remove", "split")
     until(lambda: box_order(dash_duo) == ["box-label", "box-histogram-1"], timeout=5)
+    assert dash_duo.find_elements(".symphony-edit-tools[draggable='true'] .symphony-edit-grip")
 
     # Rename the page; add a second one.
     dash_duo.driver.execute_script("window.scrollTo(0, 0);")
