@@ -122,7 +122,9 @@ def create_app(
         if not isinstance(target, LoadedLayout):
             raise ClauseError(f"unknown layout {props_data.get('layout')!r}")
         props = cls.Props.model_validate(props_data.get("props") or {})
-        return cls(props_data["id"], props, target.dataset), target.engine
+        instance = cls(props_data["id"], props, target.dataset)
+        instance.saved_slices = target.layout.slices  # as they are now: a slice saved a moment ago is there
+        return instance, target.engine
 
     # Every registered type, not only those in today's layouts: a component added later (in the UI, from a
     # notebook) finds its callbacks there. Each type registers once per app: Dash refuses overlapping MATCH outputs.

@@ -179,6 +179,8 @@ class Component:
     requests: ClassVar[Mapping[str, Request]] = {}
     clientside: ClassVar[Sequence[Clientside]] = ()
     inspect: ClassVar[Sequence[Slot]] = ()
+    saved_slices: Sequence[Any] = ()
+    """The layout's saved slices (``SavedSlice``: a name and a filter), for components that compare them."""
 
     def __init__(self, component_id: str, props: BaseModel, dataset: Dataset) -> None:
         self.component_id = component_id

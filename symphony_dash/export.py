@@ -197,6 +197,7 @@ class _Writer:
         boxes = []
         for spec in page.components:
             instance, _ = loaded.instances[spec.id]
+            instance.saved_slices = loaded.layout.slices
             box = instance.box(spec.title, loaded.slug)
             box.style = {"gridColumn": f"span {spec.width}", "gridRow": f"span {spec.height}"}
             elements = {el.id["sub"]: el for el in _walk(box) if isinstance(getattr(el, "id", None), dict)}

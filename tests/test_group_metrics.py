@@ -12,7 +12,7 @@ import pandas as pd
 import polars as pl
 import pytest
 from dash.testing.wait import until
-from helpers import PLOT, chip_texts, css, plot_traces, retry_stale, settle, wait_count
+from helpers import PLOT, chip_texts, css, filtered_bars, plot_traces, retry_stale, settle, wait_count
 from selenium.webdriver.common.action_chains import ActionChains
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
@@ -22,7 +22,8 @@ from symphony_dash.components.group_metrics import METRICS, GroupMetrics, GroupM
 from symphony_dash.dataset import Dataset
 from symphony_dash.demo import prepare_digits
 from symphony_dash.engine import Engine
-from symphony_dash.state import State, isin
+from symphony_dash.layout import SavedSlice
+from symphony_dash.state import Clause, State, isin
 
 # -- the metrics against scikit-learn --------------------------------------------------------------------------------
 
@@ -174,6 +175,43 @@ def test_gmet004_a_click_toggles_its_group_and_malformed_clicks_are_refused() ->
         click(["a", "x"])  # a combination while the group-by has one column
 
 
+def test_gmet005_saved_slices_compared_one_row_each() -> None:
+    slices = [
+        SavedSlice(name="group a", filter=[isin("group", ["a"], source="h")]),
+        SavedSlice(name="a, label 0 to 2", filter=[isin("group", ["a"]), isin("label", [0, 1, 2])]),
+        SavedSlice(name="nothing", filter=[isin("group", ["nowhere"])]),
+    ]
+    component = GroupMetrics("gm", GroupMetricsProps(rows="slices", min_count=1), TOY_DATA)
+    engine = Engine(TOY_DATA)
+    no_slices = component.render(View("gm", TOY_DATA, engine, State(layout="toy")))
+    assert no_slices["data"] == [] and "No saved slices yet" in no_slices["layout"]["annotations"][0]["text"]
+
+    component.saved_slices = slices
+    others = [isin("other", ["x"], source="hist")]  # another view's filter: each slice is taken within it
+    figure = component.render(View("gm", TOY_DATA, engine, State(layout="toy", filter=others)))
+    xs = TOY[TOY.other == "x"]
+    expected = {"group a": xs[xs.group == "a"], "a, label 0 to 2": xs[(xs.group == "a") & xs.label.between(0, 2)]}
+    assert sorted(rows_of(figure)) == sorted(expected), "an empty slice has no row"
+    accuracy = {name: (rows.label == rows.prediction).mean() for name, rows in expected.items()}
+    assert metric_trace(figure, "accuracy")["x"] == pytest.approx([accuracy[r] for r in rows_of(figure)])
+    assert figure["layout"]["shapes"][0]["x0"] == pytest.approx((xs.label == xs.prediction).mean())
+
+    def click(name: str, own: Clause | None = None) -> Any:
+        state = State(layout="toy", filter=[own] if own else [])
+        view = View("gm", TOY_DATA, engine, state, {"rows.value": "slices"})
+        return component.on_event("click", {"points": [{"customdata": [name]}]}, view)
+
+    one = click("group a")
+    assert (one.op, one.column, one.value, one.source) == ("in", "group", ["a"], "gm")
+    both = click("a, label 0 to 2")
+    assert both.op == "all" and Engine(TOY_DATA).where([both]).count() == int(
+        ((TOY.group == "a") & TOY.label.between(0, 2)).sum()
+    )
+    assert click("a, label 0 to 2", own=both) is None, "a second click clears it"
+    with pytest.raises(ValueError):
+        click("forged")
+
+
 # -- in a browser, over the digits demo ------------------------------------------------------------------------------
 
 FRAME, _ = prepare_digits()
@@ -184,6 +222,16 @@ APP = create_app(
         {
             "title": "Group metrics",
             "data": {"source": "demo:digits"},
+            "slices": [
+                {"name": "eights", "filter": [{"source": "h", "op": "in", "column": "label", "value": [8]}]},
+                {
+                    "name": "unsure test",
+                    "filter": [
+                        {"source": "h", "op": "in", "column": "split", "value": ["test"]},
+                        {"source": "c", "op": "range", "column": "confidence", "value": [0, 0.9]},
+                    ],
+                },
+            ],
             "pages": [
                 {
                     "title": "Main",
@@ -298,3 +346,23 @@ def test_gmet101_group_by_split_click_a_split_and_follow_a_bar_click(dash_duo) -
     wait_count(dash_duo, len(eights), TOTAL)
     assert chip_texts(dash_duo) == ["label in [8]"]
     assert opacities(dash_duo) == {"test": 1.0, "train": 1.0}
+
+
+def test_gmet102_compare_saved_slices_and_click_one(dash_duo) -> None:
+    dash_duo.driver.set_window_size(1400, 900)
+    dash_duo.start_server(APP)
+    wait_count(dash_duo, TOTAL, TOTAL)
+    wait_rows(dash_duo, {"all": FRAME})
+    switch = css("group_metrics", "rows", "metrics")
+    next(e for e in dash_duo.find_elements(switch + " label") if e.text.strip() == "Saved slices").click()
+    eights = FRAME[FRAME.label == 8]
+    unsure = FRAME[(FRAME.split == "test") & FRAME.confidence.between(0, 0.9)]
+    wait_rows(dash_duo, {"eights": eights, "unsure test": unsure})
+    dash_duo.find_element(GRAPH).screenshot("/work/main/shots/group_metrics_slices.png")
+
+    click_row(dash_duo, "unsure test")
+    wait_count(dash_duo, len(unsure), TOTAL)
+    until(lambda: filtered_bars(dash_duo, "label") == [int((unsure.label == d).sum()) for d in range(10)], timeout=5)
+    assert opacities(dash_duo) == {"eights": 0.3, "unsure test": 1.0}
+    click_row(dash_duo, "unsure test")
+    wait_count(dash_duo, TOTAL, TOTAL)

@@ -11,6 +11,10 @@ its accuracy (that class's recall) says much; the macro averages then mostly cou
 A click on a group makes an ``in`` clause on its group column. With two group-by columns a single clause cannot name
 a combination, so the click filters to the first column's value: every row of that value is highlighted, which shows
 what the filter holds.
+
+*Saved slices* (the switch above the plot) compares the layout's saved slices instead: one row per slice, its rows
+within the other views' filter, against the rows passing that filter. A click filters to the slice (its clauses as
+one clause of this view), a second click clears it.
 """
 
 from __future__ import annotations
@@ -21,12 +25,12 @@ from typing import Any, Literal
 
 import dash
 import polars as pl
-from dash import dcc
+from dash import dcc, html
 from pydantic import Field
 
 from ..component import Column, Component, Event, Props, Slot, View
 from ..registry import register
-from ..state import Clause
+from ..state import Clause, ClauseError
 from . import style
 
 __all__ = ["METRICS", "GroupMetrics", "GroupMetricsProps", "metrics_by_group"]
@@ -72,6 +76,10 @@ class GroupMetricsProps(Props):
     group_by: str | None = Column(None, description="Group by this column when the toolbar's group-by is empty.")
     min_count: int = Field(30, ge=1, description="Groups with fewer rows are greyed out as unreliable.")
     max_groups: int = Field(20, ge=1, le=200, description="Show at most this many groups, the worst first.")
+    rows: Literal["groups", "slices"] = Field(
+        "groups",
+        description="Start with one row per group, or one per saved slice of the layout (a switch in the view).",
+    )
 
 
 def metrics_by_group(frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str] = ()) -> pl.DataFrame:
@@ -163,10 +171,22 @@ class GroupMetrics(Component):
     )
     Props = GroupMetricsProps
     outputs = (Slot("graph", "figure"),)
+    inputs = (Slot("rows", "value"),)
     events = {"click": Event(Slot("graph", "clickData"))}
 
-    def layout(self) -> dcc.Graph:
-        return dcc.Graph(id=self.id("graph"), config=style.GRAPH_CONFIG, style={"height": "100%"})
+    def layout(self) -> html.Div:
+        switch = dcc.RadioItems(
+            id=self.id("rows"),
+            options=[{"label": "Groups", "value": "groups"}, {"label": "Saved slices", "value": "slices"}],
+            value=self.props.rows,
+            inline=True,
+            className="symphony-group-metrics-rows",
+        )
+        graph = dcc.Graph(id=self.id("graph"), config=style.GRAPH_CONFIG, className="symphony-group-metrics-graph")
+        return html.Div([switch, graph], className="symphony-group-metrics-wrap")
+
+    def comparing_slices(self, view: View) -> bool:
+        return (view.inputs.get("rows.value") or self.props.rows) == "slices"
 
     def groups(self, view: View) -> list[str]:
         """The columns the rows are grouped by: the shared group-by, else the prop, else none (one "all" row)."""
@@ -179,7 +199,12 @@ class GroupMetrics(Component):
         label, prediction = self.resolve("label", "label"), self.resolve("prediction", "prediction")
         groups = self.groups(view)
         frame = view.data.frame(list(dict.fromkeys([label, prediction, *groups])))
-        table = _metrics(frame, label, prediction, groups)
+        if self.comparing_slices(view):
+            table, groups = self._slice_table(view, label, prediction), ["saved slice"]
+            if table is None:
+                return _message("No saved slices yet: filter the views, then name the filter in the Slices menu.")
+        else:
+            table = _metrics(frame, label, prediction, groups)
         if table.is_empty():
             return _message("No rows with both a label and a prediction pass the filter.")
         overall = _metrics(frame, label, prediction, []).row(0, named=True)
@@ -192,9 +217,33 @@ class GroupMetrics(Component):
         active = self._active(view, groups, row_keys)
         return self._figure(rows, row_keys, active, overall, groups, table.height)
 
+    def _slice_table(self, view: View, label: str, prediction: str) -> pl.DataFrame | None:
+        """One row per saved slice (``_g0`` its name): its rows within the other views' filter; None if none saved."""
+        if not self.saved_slices:
+            return None
+        tables = []
+        for saved in self.saved_slices:
+            frame = view.where(*saved.filter).frame([label, prediction])
+            tables.append(_metrics(frame, label, prediction, []).with_columns(_g0=pl.lit(saved.name)))
+        return pl.concat(tables).select("_g0", "count", *METRICS).filter(pl.col("count") > 0)
+
+    def _slice_clause(self, name: Any) -> Clause | None:
+        """The saved slice ``name`` as one clause of this view, or None if it cannot be one (a lasso among others)."""
+        found = next((s for s in self.saved_slices if s.name == name), None)
+        if found is None:
+            raise ValueError(f"there is no saved slice {name!r}")
+        if len(found.filter) == 1:
+            return found.filter[0].model_copy(update={"source": self.component_id})
+        try:
+            return self.clause("all", value=[{"op": c.op, "column": c.column, "value": c.value} for c in found.filter])
+        except (ClauseError, ValueError):  # pydantic's ValidationError is a ValueError
+            return None
+
     def _active(self, view: View, groups: list[str], keys: list[list[Any]]) -> list[bool]:
         """Which groups this component's own clause keeps (all of them when it has none on the first column)."""
         own = view.own
+        if own is not None and self.comparing_slices(view):
+            return [self._slice_clause(k[0]) == own for k in keys]
         if own is None or not groups or own.column != groups[0]:
             return [True] * len(keys)
         if own.op == "is_null":
@@ -341,7 +390,7 @@ class GroupMetrics(Component):
             "tickformat": ".2f",
             "fixedrange": True,
             "title": {
-                "text": f"dotted line: {METRICS[first]} over all groups = {overall[first]:.3f}",
+                "text": f"dotted line: {METRICS[first]} of every row the filter passes = {overall[first]:.3f}",
                 "font": {"size": 11, "color": "#52606d"},
                 "standoff": 4,
             },
@@ -376,8 +425,15 @@ class GroupMetrics(Component):
         points = value.get("points") if isinstance(value, dict) else None
         if not isinstance(points, list) or not points or not isinstance(points[0], dict):
             raise ValueError("a click must hold a point")
-        groups = self.groups(view)
         key = points[0].get("customdata")
+        if self.comparing_slices(view):
+            if not isinstance(key, list) or len(key) != 1:
+                raise ValueError("the clicked point does not name a saved slice")
+            picked = self._slice_clause(key[0])
+            if picked is None:
+                return dash.no_update  # a slice no single clause can hold: the Slices menu applies it
+            return None if view.own == picked else picked
+        groups = self.groups(view)
         if not groups:
             return dash.no_update  # the single "all" row has nothing to filter by
         if not isinstance(key, list) or len(key) != len(groups):
