@@ -30,8 +30,9 @@ def settings_fields(props: type[BaseModel], columns: Sequence[str], values: Mapp
     """The form's fields for ``props``, filled with ``values`` (a component's props; the defaults where absent)."""
     schema = props.model_json_schema()
     required = set(schema.get("required", ()))
+    defs = schema.get("$defs", {})
     return [
-        _field(name, spec, columns, values.get(name, spec.get("default")), name in required)
+        _field(name, spec, columns, values.get(name, spec.get("default")), name in required, defs)
         for name, spec in schema.get("properties", {}).items()
     ]
 
@@ -73,7 +74,9 @@ def _value(name: str, kind: Any, raw: Any) -> Any:
     return raw
 
 
-def _field(name: str, spec: dict[str, Any], columns: Sequence[str], value: Any, required: bool) -> html.Div:
+def _field(
+    name: str, spec: dict[str, Any], columns: Sequence[str], value: Any, required: bool, defs: dict[str, Any]
+) -> html.Div:
     spec, nullable = _unwrap(spec)
     kind = _kind(spec)
     field_id = {"type": FIELD, "name": name, "kind": kind}
@@ -122,7 +125,13 @@ def _field(name: str, spec: dict[str, Any], columns: Sequence[str], value: Any, 
         )
     else:
         text = "" if value is None or value == {} else json.dumps(value, indent=1)
-        control = dcc.Textarea(id=field_id, value=text, className="symphony-form-textarea json", spellCheck=False)
+        control = dcc.Textarea(
+            id=field_id,
+            value=text,
+            placeholder=_json_hint(spec, defs),
+            className="symphony-form-textarea json",
+            spellCheck=False,
+        )
     return html.Div(
         [
             None
@@ -134,6 +143,22 @@ def _field(name: str, spec: dict[str, Any], columns: Sequence[str], value: Any, 
         className=f"symphony-form-field {kind}",
         **{"data-setting": name},
     )
+
+
+def _json_hint(spec: dict[str, Any], defs: dict[str, Any]) -> str:
+    """What a JSON setting holds, for its empty text area: a nested model's keys, or the kind of mapping."""
+    ref = spec.get("$ref", "")
+    nested = defs.get(ref.rsplit("/", 1)[-1]) if ref.startswith("#/$defs/") else None
+    if nested and nested.get("properties"):
+        keys = list(nested["properties"])
+        return (
+            "JSON, an object with any of: "
+            + ", ".join(keys)
+            + (" (required: " + ", ".join(nested["required"]) + ")" if nested.get("required") else "")
+        )
+    if spec.get("type") == "object":
+        return 'JSON, an object: {"key": value, ...}'
+    return "JSON"
 
 
 def _unwrap(spec: dict[str, Any]) -> tuple[dict[str, Any], bool]:
