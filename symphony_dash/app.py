@@ -173,8 +173,31 @@ def _navbar(title: str, loaded: dict[str, LoadedLayout | BrokenLayout]) -> html.
                 id=f"nav-{slug}",
             )
         )
+    # Installed plugins that could not be loaded: said on every page, so a missing component is never a mystery.
+    plugins = None
+    if registry.broken:
+        names = ", ".join(registry.broken)
+        plugins = html.Details(
+            [
+                html.Summary(
+                    f"{len(registry.broken)} plugin{'s' if len(registry.broken) > 1 else ''} not loaded: {names}",
+                    className="symphony-badge",
+                ),
+                html.Div(
+                    [
+                        html.P("These installed component plugins were skipped; everything else works."),
+                        html.Ul([html.Li([html.Code(n), f": {why}"]) for n, why in registry.broken.items()]),
+                        html.P("Fix or uninstall them, then restart the app."),
+                    ],
+                    className="symphony-plugin-reasons",
+                ),
+            ],
+            id="symphony-broken-plugins",
+            className="symphony-broken-plugins",
+            role="alert",
+        )
     return html.Header(
-        [html.A(title, href="/", className="symphony-brand"), html.Nav(links, className="symphony-nav")],
+        [html.A(title, href="/", className="symphony-brand"), html.Nav(links, className="symphony-nav"), plugins],
         className="symphony-header-bar",
     )
 

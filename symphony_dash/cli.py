@@ -6,6 +6,7 @@
     symphony-dash schema > layout.schema.json           # the JSON Schema of a layout file, for editors
     symphony-dash analyze runs.parquet --out enriched.parquet --duplicates --familiarity --projection tsne
     symphony-dash export layouts/triage.json --out triage.html  # a static HTML report that opens offline
+    symphony-dash new-component calibration             # a new component package to write, from the SDK's template
 
 Problems are reported as messages naming the file, never as tracebacks.
 """
@@ -16,6 +17,7 @@ import argparse
 import json
 import logging
 import math
+import re
 import sys
 import threading
 import webbrowser
@@ -27,7 +29,7 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 
-from . import analyses
+from . import analyses, registry
 from .analyses.duplicates import duplicate_columns
 from .analyses.projection import PROJECTIONS
 from .app import create_app
@@ -143,6 +145,18 @@ def _parser() -> argparse.ArgumentParser:
         "--page", default="all", metavar="N|all", help="only page N (1 is the first), or all pages (default)"
     )
     export.set_defaults(command=_export)
+
+    new = commands.add_parser(
+        "new-component", help="write a new component package from the SDK's template, ready to pip install -e"
+    )
+    new.add_argument("name", metavar="NAME", help="the component's type name, such as calibration or top_values")
+    new.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="a new (or empty) folder to write the package in (default: ./symphony-dash-NAME)",
+    )
+    new.set_defaults(command=_new_component)
     return parser
 
 
@@ -399,3 +413,51 @@ def _groups_summary(groups: pd.Series, what: str) -> str:
 def _listing(values: list[object], shown: int = 5) -> str:
     text = ", ".join(map(str, values[:shown]))
     return f"{text} ..." if len(values) > shown else text or "none"
+
+
+# The template is a working component package; these words of its names become the new component's.
+_TEMPLATE_NAMES = ("value_bars", "value-bars", "ValueBars", "Value bars")
+_SKIPPED = ("__pycache__", ".pytest_cache", ".egg-info", ".pyc")
+
+
+def _new_component(args: argparse.Namespace) -> int:
+    name = args.name
+    if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", name) or len(name) > 40:
+        print(
+            f"{PROG}: {name!r} is not a component type name: use at most 40 lowercase letters, digits and single "
+            "underscores, starting with a letter (such as calibration or top_values)",
+            file=sys.stderr,
+        )
+        return 2
+    if (taken := registry.get(name)) is not None:
+        print(
+            f"{PROG}: {name!r} is already the type of {taken.__module__}.{taken.__qualname__}; choose another name",
+            file=sys.stderr,
+        )
+        return 2
+    out = args.out if args.out is not None else Path(f"symphony-dash-{name.replace('_', '-')}")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        print(f"{PROG}: {out} already exists; give --out a new folder (nothing was written)", file=sys.stderr)
+        return 2
+    camel = "".join(w.capitalize() for w in name.split("_"))
+    spoken = name.replace("_", " ").capitalize()
+    words = dict(zip(_TEMPLATE_NAMES, (name, name.replace("_", "-"), camel, spoken), strict=True))
+    pattern = re.compile("|".join(map(re.escape, _TEMPLATE_NAMES)))
+    written = []
+    with resources.as_file(resources.files(__package__) / "sdk_template") as template:
+        for source in sorted(template.rglob("*")):
+            relative = source.relative_to(template)
+            if source.is_dir() or any(part.endswith(_SKIPPED) for part in relative.parts):
+                continue
+            target = out / pattern.sub(lambda m: words[m.group()], str(relative))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(pattern.sub(lambda m: words[m.group()], source.read_text()))
+            written.append(target)
+    module = f"symphony_dash_{name}.py"
+    print(f"wrote the component package {out}/ ({len(written)} files): the component {name!r} is in {module}")
+    print("next:")
+    print(f"  cd {out}")
+    print('  pip install -e ".[test]"   # symphony_dash finds the component by its entry point')
+    print(f"  {PROG} run {name}.json   # the component on the digits demo, linked to built-in ones")
+    print("  pytest --headless   # its browser test")
+    return 0

@@ -14,7 +14,7 @@ A component declares
 
 The base class makes the ids, registers one pattern-matching (``MATCH``) callback per component type for every
 instance, leaves a component's own clause out of its filter, and shows an error card in the component's own box when
-it raises. Component code never writes ``@callback``.
+it raises. Component code never writes ``@callback``. ``sdk/README.md`` is the whole contract on one page.
 
 >>> class Count(Component):
 ...     type = "count"
@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import dash
+import pandas as pd
 import polars as pl
 from dash import MATCH, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
@@ -41,10 +42,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .dataset import Dataset, DatasetError
 from .engine import Engine, Query
-from .state import Clause, ClauseError, parse_state
+from .state import MAX_IDS, MAX_VERTICES, Clause, ClauseError, parse_state
 from .state import State as SymphonyState
 
-__all__ = ["API_VERSION", "Clientside", "Column", "Component", "Event", "Props", "Request", "Slot", "View"]
+__all__ = [
+    "API_VERSION",
+    "Clientside",
+    "Column",
+    "Component",
+    "Event",
+    "Props",
+    "Request",
+    "Slot",
+    "View",
+    "error_card",
+]
 
 API_VERSION = 1
 """The version of this contract; a plugin built for another one is refused with a message saying so."""
@@ -164,6 +176,19 @@ class View:
             return []
         return sel.value if sel.op == "ids" else self.engine.where([sel]).ids()
 
+    def frame(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
+        """This view's rows as a polars frame (only ``columns``, if given), to compute a custom view in a few lines.
+
+        Meant for data of up to some hundred thousand rows; over more, ask ``view.data`` for aggregates (``count``,
+        ``histogram``, ``value_counts``, ``crosstab``, ``bins2d``, a page of ``rows``, a ``sample``), which never
+        copy the table.
+        """
+        return self.data.frame(columns)
+
+    def pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """This view's rows as a pandas frame: :meth:`frame`, converted."""
+        return self.frame(columns).to_pandas()
+
 
 class Component:
     """Base class of every component. Subclass it, set the class attributes, override the hooks."""
@@ -222,6 +247,63 @@ class Component:
     def clause(self, op: str, **fields: Any) -> Clause:
         """A clause made by this component (its ``source`` set): ``self.clause("in", column="label", value=[3])``."""
         return Clause(source=self.component_id, op=op, **fields)  # type: ignore[arg-type]
+
+    def points_clause(self, value: Any, column: str) -> Clause | dash.NoUpdate | None:
+        """The clause of a Plotly click (``clickData``) or selection (``selectedData``) on marks of ``column``.
+
+        Each point stands for its ``customdata``, else its ``x``: a value (a bar of a category) gives ``eq`` for one
+        value and ``in`` for several; a ``[low, high]`` pair (a bin) gives the ``range`` spanning the points. ``None``
+        (remove the clause) when the selection was cleared; ``dash.no_update`` for a selection of no points, which
+        Plotly also reports when it draws a graph again. A malformed value raises, and the event is ignored.
+        """
+        if value is None:
+            return None
+        points = value["points"]
+        if not points:
+            return dash.no_update
+        keys = [p["customdata"] if "customdata" in p else p["x"] for p in points]
+        if all(isinstance(k, list) and len(k) == 2 for k in keys):
+            return self.clause("range", column=column, value=[min(k[0] for k in keys), max(k[1] for k in keys)])
+        keys = list(dict.fromkeys(k[0] if isinstance(k, list) and len(k) == 1 else k for k in keys))
+        if len(keys) == 1:
+            return self.clause("eq", column=column, value=keys[0])
+        return self.clause("in", column=column, value=keys)
+
+    def box_clause(self, value: Any, x: str, y: str | None = None) -> Clause | dash.NoUpdate | None:
+        """The clause of a Plotly box or lasso selection (``selectedData``) over the numeric columns on the axes.
+
+        With ``y``: a ``polygon`` over ``(x, y)``, a box being its four corners. Without: the ``range`` of ``x`` that a
+        box spans (use ``selectdirection="h"``). ``None`` when the selection was cleared (a double-click).
+        """
+        if value is None:
+            return None
+        if value.get("range"):
+            xs = sorted(float(v) for v in value["range"]["x"])
+            if y is None:
+                return self.clause("range", column=x, value=[xs[0], xs[-1]])
+            ys = sorted(float(v) for v in value["range"]["y"])
+            corners = [[xs[0], ys[0]], [xs[-1], ys[0]], [xs[-1], ys[-1]], [xs[0], ys[-1]]]
+            return self.clause("polygon", columns=(x, y), value=corners)
+        lasso = value.get("lassoPoints")
+        if not lasso:
+            return dash.no_update  # no box and no lasso: Plotly drawing the graph again, not a person
+        if y is None:
+            raise ValueError("a lasso needs two columns: give box_clause a y")
+        xs, ys = lasso["x"], lasso["y"]
+        if len(xs) != len(ys):
+            raise ValueError("the lasso's x and y lists differ in length")
+        step = -(-len(xs) // MAX_VERTICES)  # a long lasso, thinned to the vertices a polygon clause may hold
+        return self.clause(
+            "polygon", columns=(x, y), value=[[a, b] for a, b in zip(xs[::step], ys[::step], strict=True)]
+        )
+
+    def rows_clause(self, rows: Any) -> Clause | None:
+        """The ``ids`` clause of the rows picked in a grid (dash-ag-grid's ``selectedRows``); ``None`` for none."""
+        if not rows:
+            return None
+        if not isinstance(rows, list) or len(rows) > MAX_IDS:
+            raise ValueError(f"picked rows must be a list of at most {MAX_IDS} rows")
+        return self.clause("ids", value=[row[self.dataset.id_column] for row in rows])
 
     def resolve(self, field_name: str, role: str) -> str:
         """The column named by a prop, or else the dataset's column for ``role`` (e.g. ``label``)."""
