@@ -46,6 +46,7 @@ def create_app(
     title: str = "symphony_dash",
     notebook: bool = False,
     read_only: bool = False,
+    background_jobs: bool = True,
     **dash_kwargs: Any,
 ) -> dash.Dash:
     """A Dash app serving ``layouts``: a folder of ``*.json`` files, one file, or a list of files and layouts.
@@ -55,6 +56,8 @@ def create_app(
     local storage, so the iframes of one server (one origin) share it. ``read_only`` (a hosted dashboard) never
     writes layout files: it has no layout editor, and slices saved from the toolbar are kept for the browser session
     only. Notebook apps have no layout editor either (a layout is changed from Python there: ``Symphony.add``).
+    ``background_jobs=False`` leaves out the toolbar's Analyses menu: an app served by several worker processes
+    (:mod:`symphony_dash.serve`), where a job would enrich only the worker that ran it.
     """
     loaded = _load_all(layouts, data)
     app = dash.Dash(
@@ -83,7 +86,7 @@ def create_app(
     register_media_route(
         app.server, {slug: lay.dataset.media_root for slug, lay in loaded.items() if isinstance(lay, LoadedLayout)}
     )
-    runner = jobs.JobRunner(loaded)
+    runner = jobs.JobRunner(loaded) if background_jobs else None
     editable = not (read_only or notebook)
     _register_router(app, loaded, runner, editable)
     _register_toolbar(app, loaded)
@@ -92,7 +95,8 @@ def create_app(
     slices_bar.register_slices(app, loaded, read_only=read_only)
     detail.register_callbacks(app, loaded)
     register_tray(app, loaded)
-    jobs.register_jobs(app, runner)
+    if runner is not None:
+        jobs.register_jobs(app, runner)
     if editable:
         editor.register_editor(app, loaded)
     app.clientside_callback(
@@ -203,7 +207,7 @@ def _navbar(title: str, loaded: dict[str, LoadedLayout | BrokenLayout]) -> html.
 
 
 def _register_router(
-    app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout], runner: jobs.JobRunner, editable: bool
+    app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout], runner: jobs.JobRunner | None, editable: bool
 ) -> None:
     @app.callback(
         Output("symphony-page", "children"),
@@ -223,6 +227,8 @@ def _register_router(
             return _message_page("Not found", f"There is no layout called {slug!r}."), dash.no_update
         if isinstance(lay, BrokenLayout):
             return _error_page(lay), dash.no_update
+        for problem in lay.refresh():  # the file was saved by another worker, or edited by hand
+            log.warning("%s changed on disk but has problems, so the version loaded is served: %s", lay.path, problem)
         current = state.get("layout") if isinstance(state, dict) else None
         # A shared link, or back/forward to another page; not when an edit draws the page again.
         linked = url_state.restore(app, search, lay) if dash.ctx.triggered_id != editor.DRAFTS else None
@@ -240,7 +246,7 @@ def _register_router(
 
 
 def _page(
-    lay: LoadedLayout, index: int, group_by: list[str], runner: jobs.JobRunner, edit_bar: html.Div | None = None
+    lay: LoadedLayout, index: int, group_by: list[str], runner: jobs.JobRunner | None, edit_bar: html.Div | None = None
 ) -> html.Div:
     """Page ``index`` of ``lay``; with the editor's bar, and in edit mode (a draft) with tools on every box."""
     page = lay.layout.pages[index]
@@ -283,7 +289,7 @@ def _page(
     )
 
 
-def _cell(lay: LoadedLayout, component_id: str, group_by: list[str], runner: jobs.JobRunner) -> html.Div:
+def _cell(lay: LoadedLayout, component_id: str, group_by: list[str], runner: jobs.JobRunner | None) -> html.Div:
     """One component under the toolbar: the toolbar stays, so a cell shows the count and the active clauses."""
     instance, spec = lay.instances[component_id]
     box = instance.box(spec.title, lay.slug)
@@ -293,7 +299,7 @@ def _cell(lay: LoadedLayout, component_id: str, group_by: list[str], runner: job
     )
 
 
-def _toolbar(lay: LoadedLayout, group_by: list[str], runner: jobs.JobRunner) -> html.Div:
+def _toolbar(lay: LoadedLayout, group_by: list[str], runner: jobs.JobRunner | None) -> html.Div:
     groupable = [c.name for c in lay.dataset.columns.values() if c.kind == "categorical"]
     return html.Div(
         [
@@ -302,7 +308,7 @@ def _toolbar(lay: LoadedLayout, group_by: list[str], runner: jobs.JobRunner) -> 
             html.Div(id="symphony-chips", className="symphony-chips"),
             url_state.notice(),
             slices_bar.control(lay),
-            jobs.control(lay, runner),
+            jobs.control(lay, runner) if runner is not None else None,
             html.Button("Clear all", id={"type": "symphony-clear", "index": 0}, className="symphony-clear"),
             dcc.Dropdown(
                 id={"type": "symphony-groupby", "index": 0},

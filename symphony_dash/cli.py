@@ -37,6 +37,7 @@ from .dataset import Dataset, DatasetError, read_table
 from .export import write_report
 from .files import atomic_write
 from .layout import LayoutError, LoadedLayout, layout_schema, load_layout
+from .serve import serve
 
 __all__ = ["main"]
 
@@ -88,6 +89,13 @@ def _parser() -> argparse.ArgumentParser:
         "--read-only",
         action="store_true",
         help="never write the layout files (a hosted dashboard): saved slices last for the browser session only",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve with N worker processes (gunicorn: pip install 'symphony_dash[serve]'); no Analyses menu then",
     )
     run.set_defaults(command=_run)
 
@@ -184,7 +192,33 @@ def _run(args: argparse.Namespace) -> int:
         if path is not None and not path.exists():
             print(f"{PROG}: {path}: no such {what}", file=sys.stderr)
             return 2
+    if args.workers < 1:
+        print(f"{PROG}: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        return _serve_workers(args.path, args.data, args.host, args.port, args.workers, read_only=args.read_only)
     return _serve(args.path, args.data, args.host, args.port, debug=args.debug, browser=False, read_only=args.read_only)
+
+
+def _serve_workers(path: Path, data: Path | None, host: str, port: int, workers: int, *, read_only: bool) -> int:
+    """Serve with several gunicorn workers, each building the app (not the master: polars does not survive a fork)."""
+    files = _layout_files(path)
+    if not files:
+        print(f"{PROG}: {path}: no layout files (*.json) in this folder", file=sys.stderr)
+        return 2
+    _show_log()
+    print(f"\nsymphony_dash is serving {_plural(len(files), 'layout')} from {path} with {workers} workers")
+    print(
+        f"  open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/; press Ctrl+C to stop\n",
+        flush=True,
+    )
+    serve(
+        lambda: create_app(files, data=data, read_only=read_only, background_jobs=False),
+        host=host,
+        port=port,
+        workers=workers,
+    )
+    return 0
 
 
 def _serve(

@@ -650,7 +650,7 @@ def _save(lay: LoadedLayout, entry: dict[str, Any], *, as_new: bool) -> dict[str
         except LayoutConflict:
             text = (
                 f"{lay.path.name} changed on disk since this draft began, so it was not overwritten. "
-                "Save as a new file, or discard the draft and restart the app to load the file's version."
+                "Save as a new file (the draft's pages over the file's version), or discard the draft."
             )
             return {**entry, "message": text, "tone": "error", "conflict": True}
         except OSError as exc:

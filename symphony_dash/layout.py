@@ -120,6 +120,27 @@ class LoadedLayout:
                 return i
         return 0
 
+    def refresh(self) -> list[str]:
+        """Read the layout file again if it changed since it was loaded, keeping the data; return its problems.
+
+        A layout saved by another worker process, or edited by hand, is served from the next page drawn. A changed
+        file with problems is not used (the layout stays as it was) and its problems are returned.
+        """
+        if self.path is None:
+            return []
+        try:
+            data = self.path.read_bytes()
+        except OSError:  # deleted or unreadable for a moment: keep serving what was loaded
+            return []
+        if hashlib.sha256(data).hexdigest() == self.version:
+            return []
+        try:
+            fresh = load_layout(self.path, data=self.dataset)
+        except LayoutError as exc:
+            return exc.errors
+        self.layout, self.instances, self.version = fresh.layout, fresh.instances, fresh.version
+        return []
+
     def with_dataset(self, dataset: Dataset) -> LoadedLayout:
         """A copy serving ``dataset`` (this one's columns and more), with its own engine and component instances."""
         instances = {key: (type(c)(key, c.props, dataset), spec) for key, (c, spec) in self.instances.items()}

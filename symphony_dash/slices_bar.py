@@ -175,7 +175,7 @@ def register_slices(app: dash.Dash, loaded: dict[str, Any], *, read_only: bool =
             except LayoutConflict:
                 reason = (
                     f"{lay.path.name} changed on disk since this app loaded it, so it was not overwritten "
-                    "(restart the app to load the new version)"
+                    "(reload the page to load the new version)"
                 )
                 offer = html.Button(
                     f"Save as {free_name(lay.path).name}",

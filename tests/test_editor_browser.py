@@ -200,7 +200,8 @@ def test_edt002_a_change_on_disk_is_not_overwritten_and_save_as_is_offered(dash_
     act(dash_duo, "save-as")
     dash_duo.wait_for_text_to_equal(".symphony-edit-notice", "Saved in toy-2.json.")
     copy = json.loads((TMP / "toy-2.json").read_text(encoding="utf-8"))
-    assert copy["title"] == "Toy editor" and copy["pages"][0]["components"][0]["width"] == 2
+    # Nothing is lost: the page drawn since read the hand edit, and the new file has it and the draft's pages.
+    assert copy["title"] == "Toy editor, edited by hand" and copy["pages"][0]["components"][0]["width"] == 2
     assert LAYOUT.read_text(encoding="utf-8") == edited
 
 

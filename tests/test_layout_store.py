@@ -150,3 +150,21 @@ def test_ls008_run_read_only_builds_an_app_that_never_saves(layout_file: Path, m
     assert made["read_only"] is True
     assert cli.main(["run", str(layout_file), "--port", "1"]) == 0
     assert made["read_only"] is False
+
+
+def test_ls009_a_served_layout_reads_its_file_again_when_it_changed(layout_file: Path) -> None:
+    """A save by another worker process, or an edit by hand, is served from the next page drawn; a broken edit not."""
+    lay = load_layout(layout_file)
+    assert lay.refresh() == [] and lay.layout.title == "Toy"
+    dataset = lay.dataset
+    edited = RAW | {"title": "Toy, edited", "slices": [{"name": "ones", "filter": [isin("label", [1]).model_dump()]}]}
+    layout_file.write_text(json.dumps(edited), encoding="utf-8")
+    assert lay.refresh() == []
+    assert lay.layout.title == "Toy, edited" and [s.name for s in lay.layout.slices] == ["ones"]
+    assert lay.version == file_version(layout_file) and lay.dataset is dataset, "the data is kept, not loaded again"
+    broken = edited | {"pages": [{"title": "One", "components": [{"type": "histogram", "id": "h", "props": {}}]}]}
+    layout_file.write_text(json.dumps(broken), encoding="utf-8")
+    assert lay.refresh() == ["pages[0].components[0].props.column: is required"]
+    assert lay.layout.title == "Toy, edited" and list(lay.instances) == ["hist"], "the last good version is served"
+    layout_file.unlink()
+    assert lay.refresh() == [] and lay.layout.title == "Toy, edited"

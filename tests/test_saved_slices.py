@@ -125,7 +125,7 @@ def test_slc001_save_apply_and_a_change_on_disk_detected(dash_duo) -> None:
     save_slice(dash_duo, "twos")
     dash_duo.wait_for_text_to_equal(
         "#symphony-saved-slice-message .symphony-saved-slice-warning",
-        "toy.json changed on disk since this app loaded it, so it was not overwritten (restart the app to load the "
+        "toy.json changed on disk since this app loaded it, so it was not overwritten (reload the page to load the "
         "new version): 'twos' is kept for this session only.",
     )
     assert LAYOUT.read_text(encoding="utf-8") == edited
