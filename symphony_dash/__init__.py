@@ -4,10 +4,28 @@ from .app import create_app
 from .component import API_VERSION, Column, Component, Event, Props, Slot, View
 from .dataset import Dataset, DatasetError
 from .engine import Engine, Query
+from .filter_text import FilterSyntaxError, parse_filter
 from .layout import Layout, LayoutError, layout_schema, load_layout
 from .notebook import Symphony
 from .registry import register
-from .state import Clause, ClauseError, State, all_of, between, contains, eq, ids, is_null, isin, not_in, pairs, polygon
+from .state import (
+    Clause,
+    ClauseError,
+    State,
+    all_of,
+    any_of,
+    between,
+    compare,
+    contains,
+    eq,
+    ids,
+    is_null,
+    isin,
+    negate,
+    not_in,
+    pairs,
+    polygon,
+)
 
 __all__ = [
     "API_VERSION",
@@ -19,6 +37,7 @@ __all__ = [
     "DatasetError",
     "Engine",
     "Event",
+    "FilterSyntaxError",
     "Layout",
     "LayoutError",
     "Props",
@@ -28,7 +47,9 @@ __all__ = [
     "Symphony",
     "View",
     "all_of",
+    "any_of",
     "between",
+    "compare",
     "contains",
     "create_app",
     "eq",
@@ -37,8 +58,10 @@ __all__ = [
     "isin",
     "layout_schema",
     "load_layout",
+    "negate",
     "not_in",
     "pairs",
+    "parse_filter",
     "polygon",
     "register",
 ]

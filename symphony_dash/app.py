@@ -16,7 +16,7 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from pydantic import ValidationError
 
-from . import detail, editor, jobs, registry, slices_bar, url_state
+from . import detail, editor, filter_box, jobs, registry, slices_bar, url_state
 from .component import STATE_ID, Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
@@ -90,6 +90,7 @@ def create_app(
     editable = not (read_only or notebook)
     _register_router(app, loaded, runner, editable)
     _register_toolbar(app, loaded)
+    filter_box.register_filter_box(app, loaded)
     if not notebook:  # notebook cells share their state through local storage, not URLs
         url_state.register(app, loaded)
     slices_bar.register_slices(app, loaded, read_only=read_only)
@@ -304,6 +305,7 @@ def _toolbar(lay: LoadedLayout, group_by: list[str], runner: jobs.JobRunner | No
     return html.Div(
         [
             dcc.Store(id="symphony-page-mounted", data=lay.slug),
+            filter_box.control(lay),  # first: a row of its own above the count and the chips
             html.Span(id="symphony-count", className="symphony-count"),
             html.Div(id="symphony-chips", className="symphony-chips"),
             url_state.notice(),

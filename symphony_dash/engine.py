@@ -29,6 +29,8 @@ _TEXTUAL = ("categorical", "text", "image", "audio", "id")
 MAX_LEVELS = 100_000
 _INT64 = (-(2**63), 2**63 - 1)
 _UINT64 = (0, 2**64 - 1)
+_COMPARE = {"lt": pl.Expr.lt, "le": pl.Expr.le, "gt": pl.Expr.gt, "ge": pl.Expr.ge}
+_ORDERED = ("range", *_COMPARE)  # the ops that need an ordered (numeric or date) column
 
 
 class Engine:
@@ -291,9 +293,10 @@ def _check_against_schema(ds: Dataset, c: Clause) -> None:
             if ds.column(col).kind != "numeric":
                 raise DatasetError(f"a polygon needs numeric columns; {col!r} is {ds.columns[col].kind}")
         return
-    if c.op == "all":
-        for part in c.parts():
-            _check_against_schema(ds, part)
+    if c.op in ("all", "any", "not"):
+        for group in c.groups():
+            for part in group:
+                _check_against_schema(ds, part)
         return
     if c.op == "pairs":
         # Each side is checked as the 'in' clause of its column's values.
@@ -302,10 +305,10 @@ def _check_against_schema(ds: Dataset, c: Clause) -> None:
         return
     info = ds.column(ds.id_column if c.op == "ids" else c.column)
     dtype = ds.frame[info.name].dtype
-    if c.op == "range":
+    if c.op in _ORDERED:
         if info.kind not in ("numeric", "datetime"):
-            raise DatasetError(f"'range' needs a numeric or date column; {info.name!r} is {info.kind}")
-        for v in c.value:
+            raise DatasetError(f"'{c.op}' needs a numeric or date column; {info.name!r} is {info.kind}")
+        for v in c.value if c.op == "range" else [c.value]:
             _literal(info.name, dtype, v)
     elif c.op == "contains":
         if info.kind not in _TEXTUAL:
@@ -359,6 +362,11 @@ def _expression(ds: Dataset, c: Clause) -> pl.Expr:
         return _pairs(ds, c)
     if c.op == "all":
         return pl.all_horizontal([_expression(ds, part) for part in c.parts()])
+    if c.op == "any":
+        return pl.any_horizontal([_every(ds, group) for group in c.groups()])
+    if c.op == "not":
+        # The rows the parts leave out, those with a missing value among them: ``not x < 0.6`` keeps missing x.
+        return ~_every(ds, c.parts())
     column = ds.id_column if c.op == "ids" else c.column
     col = pl.col(column)  # type: ignore[arg-type]
     dtype = ds.frame[column].dtype
@@ -369,10 +377,17 @@ def _expression(ds: Dataset, c: Clause) -> pl.Expr:
     if c.op == "range":
         low, high = (_literal(column, dtype, v) for v in c.value)  # type: ignore[arg-type]
         return col.is_between(pl.lit(low), pl.lit(high), closed="both")
+    if c.op in _COMPARE:
+        return _COMPARE[c.op](col, pl.lit(_literal(column, dtype, c.value)))  # type: ignore[arg-type]
     values = [_literal(column, dtype, v) for v in (c.value if isinstance(c.value, list) else [c.value])]  # type: ignore[arg-type]
     col, series = _comparable(col, dtype, values)
     matched = col.is_in(series.implode())  # one list of values: ``is_in`` with a bare series is deprecated
     return ~matched | col.is_null() if c.op == "not_in" else matched
+
+
+def _every(ds: Dataset, parts: list[Clause]) -> pl.Expr:
+    """Whether a row passes every part, false (never missing) where a part meets a missing value."""
+    return pl.all_horizontal([_expression(ds, part) for part in parts]).fill_null(False)
 
 
 def _pairs(ds: Dataset, c: Clause) -> pl.Expr:

@@ -6,6 +6,7 @@ writable from Python.
 >>> sym.show("gallery")                         # doctest: +SKIP  (another cell; linked to the scatter)
 >>> sym.filtered                                # doctest: +SKIP  (a DataFrame of the rows that pass the filter)
 >>> sym.filter = {"label": [3, 8]}              # doctest: +SKIP  (every cell follows within half a second)
+>>> sym.filter = "split == 'test' and confidence < 0.6"   # doctest: +SKIP  (as typed in the toolbar's filter box)
 
 How it works, with no code path of its own: one app of :func:`symphony_dash.create_app` per ``Symphony`` (usually one
 per kernel), served from a daemon thread on a free port; every cell is an iframe of one path of it (``/<layout>`` or
@@ -42,6 +43,7 @@ from .component import STATE_ID
 from .dataset import Dataset
 from .export import write_report
 from .files import atomic_write
+from .filter_text import parse_filter
 from .layout import GRID_COLUMNS, Layout, LayoutError, LoadedLayout, load_layout
 from .state import Clause, ClauseError, between, eq, ids, is_null, isin, parse_state
 from .state import State as SymphonyState
@@ -115,14 +117,18 @@ class Symphony:
 
     @property
     def filter(self) -> list[Clause]:
-        """The filter's clauses. Set it to clauses, ``None``, or ``{"label": [3, 8], "ink": (20, 30)}``: a list
-        means one of these values, a ``(low, high)`` tuple a range, ``None`` missing, anything else equal."""
+        """The filter's clauses. Set it to clauses, ``None``, ``{"label": [3, 8], "ink": (20, 30)}`` (a list
+        means one of these values, a ``(low, high)`` tuple a range, ``None`` missing, anything else equal), or text
+        as typed in the toolbar's filter box: ``"split == 'test' and confidence < 0.6"`` (a mistake raises
+        :class:`~symphony_dash.filter_text.FilterSyntaxError` saying where)."""
         return list(self.state.filter)
 
     @filter.setter
-    def filter(self, value: Clause | Sequence[Clause] | Mapping[str, Any] | None) -> None:
+    def filter(self, value: str | Clause | Sequence[Clause] | Mapping[str, Any] | None) -> None:
         if value is None:
             clauses: list[Clause] = []
+        elif isinstance(value, str):
+            clauses = parse_filter(value, self._loaded.dataset, current=self.state.filter, source="python")
         elif isinstance(value, Clause):
             clauses = [value]
         elif isinstance(value, Mapping):

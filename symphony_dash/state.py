@@ -2,14 +2,17 @@
 
 A clause is a plain JSON-able predicate ``{source, op, column | columns, value}`` made by the named constructors below
 (``isin("label", [3, 8])``, ``polygon("x", "y", points)``, ``pairs(("label", "prediction"), [(8, 1)])``,
-``all_of([eq("label", 8), between("ink", 20, 30)])``). The
+``all_of([eq("label", 8), between("ink", 20, 30)])``, ``compare("confidence", "<", 0.6)``,
+``any_of([eq("label", 8), [eq("split", "test"), is_null("x")]])``, ``negate(eq("label", 8))``). The
 state is small JSON: a lasso is a polygon, not ids. Every clause remembers the component that made it, so a view can
-leave its own clause out (crossfiltering).
+leave its own clause out (crossfiltering). :func:`describe` writes every clause in the filter language of
+:mod:`symphony_dash.filter_text`, which reads it back.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -19,20 +22,42 @@ __all__ = [
     "ClauseError",
     "State",
     "all_of",
+    "any_of",
     "between",
+    "compare",
     "contains",
     "describe",
     "eq",
     "ids",
     "is_null",
     "isin",
+    "literal",
+    "negate",
     "not_in",
     "pairs",
     "parse_state",
     "polygon",
+    "quote_column",
 ]
 
-Op = Literal["eq", "in", "not_in", "range", "is_null", "contains", "polygon", "ids", "pairs", "all"]
+Op = Literal[
+    "eq",
+    "in",
+    "not_in",
+    "range",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "is_null",
+    "contains",
+    "polygon",
+    "ids",
+    "pairs",
+    "all",
+    "any",
+    "not",
+]
 Scalar = str | int | float | bool
 
 # Bounds that keep a state small and a hostile request cheap to reject.
@@ -43,6 +68,27 @@ MAX_TEXT = 1_000
 MAX_PARTS = 8
 # The ops an 'all' clause may combine: one column each, so the parts need no nesting.
 PART_OPS = ("eq", "in", "range", "is_null")
+# What 'any' and 'not' may combine: every typed predicate (a lasso and picked ids are drawn, never typed).
+COMBINED_OPS = (
+    "eq",
+    "in",
+    "not_in",
+    "range",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "is_null",
+    "contains",
+    "pairs",
+    "all",
+    "any",
+    "not",
+)
+# Bounds of one 'any' or 'not' clause, which a browser may send: how deep it nests and how many clauses it holds.
+MAX_DEPTH = 4
+MAX_NODES = 64
+COMPARISONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
 class ClauseError(ValueError):
@@ -77,10 +123,16 @@ class Clause(BaseModel):
         return self.model_dump_json(exclude={"source"})
 
     def parts(self) -> list[Clause]:
-        """The simple clauses an ``all`` clause combines (the clause itself for any other op)."""
-        if self.op != "all":
+        """The clauses an ``all`` or ``not`` clause combines (the clause itself for any other op)."""
+        if self.op not in ("all", "not"):
             return [self]
         return [Clause(source=self.source, **part) for part in self.value]
+
+    def groups(self) -> list[list[Clause]]:
+        """The groups of an ``any`` clause: a row passes when it passes every clause of one group."""
+        if self.op != "any":
+            return [self.parts()]
+        return [[Clause(source=self.source, **part) for part in group] for group in self.value]
 
 
 def _is_finite(v: int | float) -> bool:
@@ -130,6 +182,9 @@ def _check_shape(c: Clause) -> None:
     if c.op == "all":
         _check_parts(c)
         return
+    if c.op in ("any", "not"):
+        _check_combined(c)
+        return
     if c.op != "ids" and not c.column:
         raise ValueError(f"{_an(c.op)} clause needs a 'column'")
     if c.op == "eq" and not _is_scalar(c.value):
@@ -144,6 +199,8 @@ def _check_shape(c: Clause) -> None:
             raise ValueError("a 'range' value must be [low, high] with numbers or ISO dates")
         if (all(_is_number(x) for x in v) or all(isinstance(x, str) for x in v)) and v[0] > v[1]:
             raise ValueError("a 'range' value must have low <= high")
+    if c.op in ("lt", "le", "gt", "ge") and not (_is_number(c.value) or isinstance(c.value, str)):
+        raise ValueError(f"{_an(c.op)} value must be one number or ISO date")
     if c.op == "is_null" and not (c.value is None or isinstance(c.value, bool)):
         raise ValueError("an 'is_null' value must be true (missing) or false (present)")
     if c.op == "contains" and not (isinstance(c.value, str) and 0 < len(c.value) <= MAX_TEXT):
@@ -166,6 +223,60 @@ def _check_parts(c: Clause) -> None:
         except ValidationError as exc:
             reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
             raise ValueError(f"a part of an 'all' clause: {reason}") from None
+
+
+def _check_combined(c: Clause) -> None:
+    """An ``any`` value is groups of parts (a row passes every part of one group), a ``not`` value one group (a row
+    fails it); a part is ``{op, column | columns, value}``, nested ``any`` and ``not`` parts included, within bounds."""
+    if c.column is not None:
+        raise ValueError(f"{_an(c.op)} clause names its columns in its parts, not in 'column'")
+    shape = f"1 to {MAX_PARTS} clauses"
+    if c.op == "any":
+        shape = f"1 to {MAX_PARTS} lists of {shape}"
+    if not _shaped(c.op, c.value):
+        raise ValueError(f"{_an(c.op)} value must be a list of {shape}")
+    _count_nodes(c.op, c.value, 1, [0])
+    for group in c.value if c.op == "any" else [c.value]:
+        for part in group:
+            if not isinstance(part, dict) or not set(part) <= {"op", "column", "columns", "value"}:
+                raise ValueError(f"every part of {_an(c.op)} clause must be {{op, column | columns, value}}")
+            if part.get("op") not in COMBINED_OPS:
+                raise ValueError(f"{_an(c.op)} clause cannot combine {part.get('op')!r} clauses (a lasso or ids)")
+            try:
+                Clause(**part)
+            except ValidationError as exc:
+                reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                raise ValueError(f"a part of {_an(c.op)} clause: {reason}") from None
+
+
+def _shaped(op: str, value: Any) -> bool:
+    """Whether an ``any`` value is short lists of dicts, a ``not`` value one such list."""
+    return _group_shaped(value) if op == "not" else _listed(value) and all(map(_group_shaped, value))
+
+
+def _listed(value: Any) -> bool:
+    return isinstance(value, list) and 1 <= len(value) <= MAX_PARTS
+
+
+def _group_shaped(value: Any) -> bool:
+    return _listed(value) and all(isinstance(part, dict) for part in value)
+
+
+def _count_nodes(op: str, value: Any, depth: int, seen: list[int]) -> None:
+    """Refuse a combination nested too deep or holding too many clauses, before validating its parts one by one.
+
+    Every list here is already known to be short, so the walk stops early however a hostile value is shaped.
+    """
+    if depth > MAX_DEPTH:
+        raise ValueError(f"'any' and 'not' clauses may nest at most {MAX_DEPTH} deep")
+    for group in value if op == "any" else [value]:
+        for part in group:
+            seen[0] += 1
+            if seen[0] > MAX_NODES:
+                raise ValueError(f"an 'any' or 'not' clause may hold at most {MAX_NODES} clauses")
+            inner, nested = part.get("op"), part.get("value")
+            if inner in ("any", "not") and _shaped(inner, nested):
+                _count_nodes(inner, nested, depth + 1, seen)
 
 
 def _an(op: str) -> str:
@@ -232,60 +343,145 @@ def all_of(clauses: list[Clause], source: str = "python") -> Clause:
     return Clause(source=source, op="all", value=parts)
 
 
+def compare(column: str, op: Literal["<", "<=", ">", ">="], value: float | str, source: str = "python") -> Clause:
+    """Rows whose ``column`` compares so with ``value`` (a number, or an ISO date for a date column).
+
+    >>> describe(compare("confidence", "<", 0.6))
+    'confidence < 0.6'
+    """
+    if op not in COMPARISONS:
+        raise ClauseError(f"compare: {op!r} is not a comparison; use one of {', '.join(COMPARISONS)}")
+    return Clause(source=source, op=COMPARISONS[op], column=column, value=value)
+
+
+def any_of(alternatives: Sequence[Clause | Sequence[Clause]], source: str = "python") -> Clause:
+    """Rows that pass at least one of ``alternatives``; an alternative that is a list of clauses needs them all.
+
+    >>> describe(any_of([eq("label", 8), [eq("split", "test"), compare("confidence", "<", 0.5)]]))
+    "label == 8 or (split == 'test' and confidence < 0.5)"
+    """
+    groups = [[alt] if isinstance(alt, Clause) else list(alt) for alt in alternatives]
+    return Clause(source=source, op="any", value=[[_part(c) for c in group] for group in groups])
+
+
+def negate(clauses: Clause | Sequence[Clause], source: str = "python") -> Clause:
+    """Rows that do not pass ``clauses`` (all of them, when several), missing values included.
+
+    >>> describe(negate([eq("label", 8), eq("split", "test")]))
+    "not (label == 8 and split == 'test')"
+    """
+    parts = [clauses] if isinstance(clauses, Clause) else list(clauses)
+    return Clause(source=source, op="not", value=[_part(c) for c in parts])
+
+
+def _part(c: Clause) -> dict[str, Any]:
+    """A clause as a part of a combination: its predicate without its source."""
+    part: dict[str, Any] = {"op": c.op, "value": c.value}
+    if c.column is not None:
+        part["column"] = c.column
+    if c.columns is not None:
+        part["columns"] = list(c.columns)
+    return part
+
+
 def ids(values: list[Scalar], source: str = "python") -> Clause:
     """Rows whose id is one of ``values``."""
     return Clause(source=source, op="ids", value=list(values))
 
 
-def _fmt(v: Any) -> str:
+# Words of the filter language: a column named so is quoted, or it would read as the word.
+KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "between", "contains", "true", "false", "lasso"})
+_SYMBOLS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+# Significant digits of a number in a clause's full text: enough to edit, few enough to read.
+FULL_DIGITS = 6
+
+
+def _fmt(v: Any, full: bool = False) -> str:
     if isinstance(v, float):
-        return f"{v:.4g}"
+        # The shortest text of the number rounded to FULL_DIGITS: 0.6542250785389218, a brush's edge, is 0.654225.
+        return repr(float(f"{v:.{FULL_DIGITS}g}")) if full else f"{v:.4g}"
     if isinstance(v, str):
         return repr(v)
     return str(v)
 
 
-def _fmt_list(values: list[Any], most: int = 4) -> str:
+def literal(value: Any) -> str:
+    """A value as the filter language writes it: ``3``, ``0.25``, ``'test'``, ``True``."""
+    return _fmt(value, full=True)
+
+
+def _fmt_list(values: list[Any], full: bool = False, most: int = 4) -> str:
+    if full:
+        return ", ".join(_fmt(v, full) for v in values)
     shown = ", ".join(_fmt(v) for v in values[:most])
     return shown + (f", ... ({len(values)} values)" if len(values) > most else "")
 
 
-def _quoted(column: str | None) -> str:
-    return column if column and " " not in column else f"'{column}'"
+def quote_column(column: str) -> str:
+    """A column name as the filter language reads it: bare when it is a plain name, else quoted (``'true label'``)."""
+    return column if column.isidentifier() and column.lower() not in KEYWORDS else repr(column)
 
 
-def describe(c: Clause) -> str:
-    """The clause as a short readable predicate, for its chip in the toolbar."""
-    col = _quoted(c.column)
+def describe(c: Clause, *, full: bool = False) -> str:
+    """The clause in the filter language (:mod:`symphony_dash.filter_text` reads it back), for its chip in the toolbar.
+
+    A chip shortens numbers to 4 digits and lists to 4 values; ``full`` writes every value, numbers to 6
+    significant digits, for the filter box: the text reads back to the clause (the box keeps a clause whose text is
+    left as it is, so no digit is lost). Two clauses cannot be typed, and read as what they are: a polygon as
+    ``lasso on (x, y)`` and picked instances (``ids``) as ``3 instances``; the filter box keeps them when their text
+    is left as it is.
+    """
+    col = quote_column(c.column) if c.column is not None else ""
     match c.op:
         case "eq":
-            return f"{col} == {_fmt(c.value)}"
+            return f"{col} == {_fmt(c.value, full)}"
         case "in":
-            return f"{col} in [{_fmt_list(c.value)}]"
+            return f"{col} in [{_fmt_list(c.value, full)}]"
         case "not_in":
-            return f"{col} not in [{_fmt_list(c.value)}]"
+            return f"{col} not in [{_fmt_list(c.value, full)}]"
         case "range":
-            return f"{col} between {_fmt(c.value[0])} and {_fmt(c.value[1])}"
+            return f"{col} between {_fmt(c.value[0], full)} and {_fmt(c.value[1], full)}"
+        case "lt" | "le" | "gt" | "ge":
+            return f"{col} {_SYMBOLS[c.op]} {_fmt(c.value, full)}"
         case "is_null":
             return f"{col} is null" if c.value in (None, True) else f"{col} is not null"
         case "contains":
-            return f"{col} contains {_fmt(c.value)}"
+            return f"{col} contains {_fmt(c.value, full)}"
         case "polygon":
-            return f"lasso on ({c.columns[0]}, {c.columns[1]})"
+            return f"lasso on ({quote_column(c.columns[0])}, {quote_column(c.columns[1])})"
         case "ids":
             n = len(c.value)
             return f"{n} instance{'s' if n != 1 else ''}"
         case "pairs":
-            shown = ", ".join(f"({_fmt(a)}, {_fmt(b)})" for a, b in c.value[:4])
-            more = f", ... ({len(c.value)} pairs)" if len(c.value) > 4 else ""
-            return f"({c.columns[0]}, {c.columns[1]}) in [{shown}{more}]"
+            most = len(c.value) if full else 4
+            shown = ", ".join(f"({_fmt(a, full)}, {_fmt(b, full)})" for a, b in c.value[:most])
+            more = f", ... ({len(c.value)} pairs)" if len(c.value) > most else ""
+            return f"({quote_column(c.columns[0])}, {quote_column(c.columns[1])}) in [{shown}{more}]"
         case "all":
             # A range reads "20 ≤ ink ≤ 30" here: "between 20 and 30" would blur with the "and" joining the parts.
             return " and ".join(
-                f"{_fmt(p.value[0])} ≤ {_quoted(p.column)} ≤ {_fmt(p.value[1])}" if p.op == "range" else describe(p)
+                f"{_fmt(p.value[0], full)} ≤ {quote_column(p.column)} ≤ {_fmt(p.value[1], full)}"  # type: ignore[arg-type]
+                if p.op == "range"
+                else describe(p, full=full)
                 for p in c.parts()
             )
+        case "any":
+            groups = c.groups()
+            texts = [" and ".join(_nested(p, full) for p in group) for group in groups]
+            if len(groups) == 1:
+                return texts[0]
+            return " or ".join(f"({t})" if len(g) > 1 else t for t, g in zip(texts, groups, strict=True))
+        case "not":
+            parts = c.parts()
+            inner = describe(parts[0], full=full) if len(parts) == 1 else " and ".join(_nested(p, full) for p in parts)
+            return f"not ({inner})"
     raise AssertionError(c.op)
+
+
+def _nested(c: Clause, full: bool) -> str:
+    """A clause inside a combination, in parentheses when its own text joins clauses with 'and' or 'or'."""
+    text = describe(c, full=full)
+    return f"({text})" if c.op == "any" or (c.op == "all" and len(c.value) > 1) else text
 
 
 class State(BaseModel):

@@ -329,8 +329,8 @@ def test_layout020_missing_data_file_and_demo(folder: Path) -> None:
         ({"op": "range", "column": "x", "value": [3, 1]}, "filter[0]: a 'range' value must have low <= high"),
         (
             {"op": "like", "column": "x", "value": 1},
-            "filter[0].op: Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon', 'ids', "
-            "'pairs' or 'all' (got 'like')",
+            "filter[0].op: Input should be 'eq', 'in', 'not_in', 'range', 'lt', 'le', 'gt', 'ge', 'is_null', "
+            "'contains', 'polygon', 'ids', 'pairs', 'all', 'any' or 'not' (got 'like')",
         ),
         (
             {"op": "in", "column": "x", "value": [[1]]},

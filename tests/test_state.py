@@ -160,7 +160,8 @@ def test_state006_describe_every_op(clause: Clause, text: str) -> None:
     [
         (
             {"op": "like", "column": "x", "value": 1},
-            "Input should be 'eq', 'in', 'not_in', 'range', 'is_null', 'contains', 'polygon', 'ids', 'pairs' or 'all'",
+            "Input should be 'eq', 'in', 'not_in', 'range', 'lt', 'le', 'gt', 'ge', 'is_null', 'contains', 'polygon', "
+            "'ids', 'pairs', 'all', 'any' or 'not'",
         ),
         (
             {"op": "polygon", "columns": ["x", "y"], "value": TRIANGLE[:2]},
