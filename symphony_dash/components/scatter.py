@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 import polars as pl
 from dash import dcc, html
 from pydantic import Field
@@ -175,9 +174,7 @@ class Scatter(Component):
             shapes=[_outline(polygon)] if polygon is not None else [],
             annotations=[_note(shown, len(rows))] if dense else [],
         )
-        # The traces go through a Figure, which sends numpy arrays as compact typed arrays; the layout stays a plain
-        # dict, since validating it through plotly costs more than the data work of the whole view.
-        return {"data": go.Figure(data=traces).to_plotly_json()["data"], "layout": layout}
+        return {"data": traces, "layout": layout}
 
     def _axes(self) -> tuple[str, str]:
         x, y = self.resolve("x", "x"), self.resolve("y", "y")
@@ -205,43 +202,48 @@ class Scatter(Component):
     def _columns(self, x: str, y: str, color: str | None) -> list[str]:
         return list(dict.fromkeys([x, y, *self._hover_columns(), *([color] if color else [])]))
 
-    def _background(self, everything: Query, x: str, y: str, total: int) -> go.Heatmap | go.Scattergl:
+    # Traces are plain dicts with typed arrays (style.typed): going through plotly.graph_objects costs more than the
+    # data work of the whole view.
+
+    def _background(self, everything: Query, x: str, y: str, total: int) -> dict[str, Any]:
         """Every row in light grey behind the filtered ones, so a filter reads as a part of the whole."""
         if total > self.props.max_points:
             return self._density(everything, x, y, style.UNFILTERED, "all")
         xy = everything.frame([x, y])
-        return go.Scattergl(
-            x=_floats(xy[x]),
-            y=_floats(xy[y]),
-            mode="markers",
-            marker={"size": self.props.point_size, "color": style.UNFILTERED},
-            name="all",
-            hoverinfo="skip",
-            showlegend=False,
-        )
+        return {
+            "type": "scattergl",
+            "x": style.typed(_floats(xy[x])),
+            "y": style.typed(_floats(xy[y])),
+            "mode": "markers",
+            "marker": {"size": self.props.point_size, "color": style.UNFILTERED},
+            "name": "all",
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
 
-    def _density(self, query: Query, x: str, y: str, color: str, name: str) -> go.Heatmap:
+    def _density(self, query: Query, x: str, y: str, color: str, name: str) -> dict[str, Any]:
         counts, y_edges, x_edges = query.bins2d(x, y, DENSITY_BINS)
         # One byte per cell on a log scale: empty cells stay 0, which the colour scale makes transparent.
         level = np.log1p(counts)
         level = np.ceil(level / max(level.max(), 1e-9) * 255).astype(np.uint8)
-        return go.Heatmap(
-            z=level,
-            x0=float(x_edges[0] + x_edges[1]) / 2,
-            dx=float(x_edges[1] - x_edges[0]),
-            y0=float(y_edges[0] + y_edges[1]) / 2,
-            dy=float(y_edges[1] - y_edges[0]),
-            zmin=0,
-            zmax=255,
-            colorscale=[[0, "rgba(255,255,255,0)"], [0.5 / 255, _tint(color, 0.1)], [1, _tint(color, 0.6)]],
-            showscale=False,
-            hoverinfo="skip",
-            name=name,
-        )
+        return {
+            "type": "heatmap",
+            "z": style.typed(level),
+            "x0": float(x_edges[0] + x_edges[1]) / 2,
+            "dx": float(x_edges[1] - x_edges[0]),
+            "y0": float(y_edges[0] + y_edges[1]) / 2,
+            "dy": float(y_edges[1] - y_edges[0]),
+            "zmin": 0,
+            "zmax": 255,
+            "colorscale": [[0, "rgba(255,255,255,0)"], [0.5 / 255, _tint(color, 0.1)], [1, _tint(color, 0.6)]],
+            "showscale": False,
+            "hoverinfo": "skip",
+            "name": name,
+        }
 
     def _points(
         self, rows: pl.DataFrame, x: str, y: str, color: str | None, polygon: np.ndarray | None, faint: bool
-    ) -> list[go.Scattergl]:
+    ) -> list[dict[str, Any]]:
         """The filtered points: one trace per category, or one with a colour scale; outside the own lasso, faded."""
         customdata, hovertemplate = self._hover(rows)
         marker: dict[str, Any] = {"size": self.props.point_size, "opacity": 0.75 if faint else 0.85}
@@ -268,17 +270,23 @@ class Scatter(Component):
         for name, idx, mk in groups:
             xs, ys = rows[x].to_numpy()[idx], rows[y].to_numpy()[idx]
             inside = None if polygon is None else np.flatnonzero(points_in_polygon(xs, ys, polygon)).tolist()
+            custom = (
+                style.typed(customdata[idx]) if isinstance(customdata, np.ndarray) else [customdata[i] for i in idx]
+            )
+            if isinstance(mk.get("color"), np.ndarray):
+                mk = mk | {"color": style.typed(mk["color"][idx])}
             traces.append(
-                go.Scattergl(
-                    x=xs.astype(np.float32),
-                    y=ys.astype(np.float32),
-                    marker=mk,
-                    customdata=customdata[idx] if isinstance(customdata, np.ndarray) else [customdata[i] for i in idx],
-                    name=name or "filtered",
-                    showlegend=name is not None,
-                    selectedpoints=inside,
+                {
+                    "type": "scattergl",
+                    "x": style.typed(xs.astype(np.float32)),
+                    "y": style.typed(ys.astype(np.float32)),
+                    "marker": mk,
+                    "customdata": custom,
+                    "name": name or "filtered",
+                    "showlegend": name is not None,
+                    "selectedpoints": inside,
                     **common,
-                )
+                }
             )
         return traces
 
@@ -308,22 +316,23 @@ class Scatter(Component):
         exact = not data.size or np.nanmax(np.abs(data)) < FLOAT32_EXACT
         return data.astype(np.float32 if exact else np.float64), template
 
-    def _highlight(self, view: View, selection: Clause, x: str, y: str) -> go.Scattergl:
+    def _highlight(self, view: View, selection: Clause, x: str, y: str) -> dict[str, Any]:
         """The shared selection, among the shown points, as larger orange rings on top."""
         rows = view.where(selection).sample(MAX_HIGHLIGHT, [x, y])
-        return go.Scattergl(
-            x=_floats(rows[x]),
-            y=_floats(rows[y]),
-            mode="markers",
-            marker={
+        return {
+            "type": "scattergl",
+            "x": style.typed(_floats(rows[x])),
+            "y": style.typed(_floats(rows[y])),
+            "mode": "markers",
+            "marker": {
                 "size": self.props.point_size + 5,
                 "color": "rgba(0,0,0,0)",
                 "line": {"color": style.SELECTED, "width": 2},
             },
-            name="selected",
-            hoverinfo="skip",
-            showlegend=False,
-        )
+            "name": "selected",
+            "hoverinfo": "skip",
+            "showlegend": False,
+        }
 
     # -- events ------------------------------------------------------------------------------------------------
 

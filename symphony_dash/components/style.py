@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
+
+import numpy as np
 
 ACCENT = "#2f6fdf"
 INACTIVE = "#a9bfe6"
@@ -34,3 +37,25 @@ def base_layout(**overrides: Any) -> dict[str, Any]:
     }
     layout.update(overrides)
     return layout
+
+
+# plotly.js's typed-array codes; 64-bit integers have none, so they are sent as float64.
+_TYPED = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4", "uint32": "u4"}
+_TYPED |= {"float32": "f4", "float64": "f8"}
+
+
+def typed(values: np.ndarray) -> dict[str, str]:
+    """A numpy array as plotly.js's typed array (``{"dtype", "bdata", "shape"}``, the bytes in base64).
+
+    What plotly's figure objects send for arrays, for traces written as plain dicts: validating a trace through
+    ``plotly.graph_objects`` costs milliseconds, more than the data work of a view.
+    """
+    array = np.asarray(values)
+    code = _TYPED.get(array.dtype.name)
+    if code is None:
+        array, code = array.astype(np.float64), "f8"
+    array = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<"))  # a copy only if it must be one
+    spec = {"dtype": code, "bdata": base64.b64encode(array.tobytes()).decode("ascii")}
+    if array.ndim > 1:
+        spec["shape"] = ", ".join(str(n) for n in array.shape)
+    return spec
