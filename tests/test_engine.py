@@ -15,7 +15,7 @@ from helpers import toy_frame
 
 from symphony_dash import engine as engine_module
 from symphony_dash.dataset import Dataset, DatasetError
-from symphony_dash.engine import Engine
+from symphony_dash.engine import Engine, points_in_polygon
 from symphony_dash.state import (
     Clause,
     ClauseError,
@@ -650,3 +650,21 @@ def test_engine029_ids_frame_and_contains_ids() -> None:
     assert query.contains_ids([expected[0], expected[1], -1, 10**6]) == expected[:2]
     with pytest.raises(DatasetError, match=r"^unknown column 'nope'"):
         query.frame(["nope"])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_engine_lasso_by_grid_equals_the_exact_test(seed: int) -> None:
+    """The grid shortcut of a lasso (cells wholly inside or outside, the exact test only along the outline) gives
+    the exact answer: jagged and smooth lassos, lassos reaching past the data, missing coordinates."""
+    rng = np.random.default_rng(seed)
+    n = 20_000
+    x, y = rng.normal(0, 10, n), rng.normal(0, 10, n)
+    x[:50], y[50:100] = np.nan, np.nan
+    engine = Engine(Dataset(pl.DataFrame({"id": np.arange(n), "x": x, "y": y})))
+    vertices = int(rng.integers(3, 400))
+    angle = np.sort(rng.uniform(0, 2 * np.pi, vertices))
+    radius = rng.uniform(2, 45, vertices) if seed % 2 else np.full(vertices, rng.uniform(5, 40))
+    lasso = np.c_[np.cos(angle) * radius + rng.normal(0, 3), np.sin(angle) * radius]
+    mask = engine.where([polygon("x", "y", lasso.tolist())]).count()
+    assert mask == int(points_in_polygon(x, y, lasso).sum())
+    assert np.array_equal(engine.mask([polygon("x", "y", lasso.tolist())]), points_in_polygon(x, y, lasso))
