@@ -93,6 +93,7 @@ def render_page(loaded: Any, state: State, page: int = 0) -> tuple[float, int, d
     Returns the seconds, the total bytes sent to the browser and the bytes per component.
     """
     loaded.engine._masks.clear()  # a new filter: nothing is cached from the previous interaction
+    loaded.engine._rows.clear()
     sizes: dict[str, int] = {}
     start = time.perf_counter()
     for spec in loaded.layout.pages[page].components:

@@ -41,6 +41,7 @@ class Engine:
     def __init__(self, dataset: Dataset, cache_size: int = 64) -> None:
         self.dataset = dataset
         self._masks: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
+        self._rows: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._extents: dict[str, tuple[float, float]] = {}
         self._codes: dict[tuple[str, int | None], Any] = {}
         self._cache_size = cache_size
@@ -63,30 +64,58 @@ class Engine:
             raise ClauseError(f"clause from {clause.source!r}: {exc}") from None
 
     def mask(self, clauses: Sequence[Clause]) -> np.ndarray | None:
-        """The boolean row mask of a filter (``None`` for no filter), cached per distinct filter."""
+        """The boolean row mask of a filter (``None`` for no filter), cached per distinct filter.
+
+        Each clause's own mask is cached too: under a crossfilter every view leaves out its own clause, so one
+        interaction asks for several sets of the same clauses, and a lasso is tested once, not once per set.
+        """
         if not clauses:
             return None
         key = tuple(sorted(c.key() for c in clauses))
+        cached = self._cached(key)
+        if cached is not None:
+            return cached
+        mask: np.ndarray | None = None
+        for c in clauses:
+            one = self._cached((c.key(),))
+            if one is None:
+                self.check(c)
+                one = self._inside(c) if c.op == "polygon" else self._where(c)
+                self._keep((c.key(),), one)
+            mask = one if mask is None else mask & one
+        self._keep(key, mask)  # type: ignore[arg-type]  # clauses is not empty
+        return mask
+
+    def _where(self, c: Clause) -> np.ndarray:
+        expression = _expression(self.dataset, c).fill_null(False)
+        return self.dataset.frame.select(expression).to_series().to_numpy()
+
+    def _cached(self, key: tuple[str, ...]) -> np.ndarray | None:
         with self._lock:
-            if key in self._masks:
+            mask = self._masks.get(key)
+            if mask is not None:
                 self._masks.move_to_end(key)
-                return self._masks[key]
-        for c in clauses:
-            self.check(c)
-        exprs = [_expression(self.dataset, c) for c in clauses if c.op != "polygon"]
-        mask = (
-            self.dataset.frame.select(pl.all_horizontal(exprs).fill_null(False)).to_series().to_numpy()
-            if exprs
-            else np.ones(len(self.dataset), dtype=bool)
-        )
-        for c in clauses:
-            if c.op == "polygon":
-                mask = mask & self._inside(c)
+            return mask
+
+    def rows(self, mask: np.ndarray) -> np.ndarray:
+        """The positions of the rows ``mask`` keeps, found once per mask: every view of a state then gathers its
+        column by them, a fraction of a pass over the whole mask when a filter keeps a part of the table."""
+        with self._lock:
+            hit = self._rows.get(id(mask))
+            if hit is not None and hit[0] is mask:
+                return hit[1]
+        rows = np.flatnonzero(mask)
+        with self._lock:
+            self._rows[id(mask)] = (mask, rows)  # the mask is held, so its id is not reused while this entry lives
+            while len(self._rows) > self._cache_size:
+                self._rows.popitem(last=False)
+        return rows
+
+    def _keep(self, key: tuple[str, ...], mask: np.ndarray) -> None:
         with self._lock:
             self._masks[key] = mask
             while len(self._masks) > self._cache_size:
                 self._masks.popitem(last=False)
-        return mask
 
     def extent(self, column: str) -> tuple[float, float]:
         """The min and max of a numeric column over the whole table: bins stay put while the filter changes."""
@@ -244,7 +273,7 @@ class Query:
 
     def _bincount(self, codes: np.ndarray, size: int) -> np.ndarray:
         """Counts per code of the rows that pass the filter: one pass over a small integer array."""
-        picked = codes if self._mask is None else codes[self._mask]
+        picked = codes if self._mask is None else codes.take(self.engine.rows(self._mask))
         return np.bincount(picked, minlength=size + 1)[:size]
 
     def confusion(self, label: str, prediction: str) -> pl.DataFrame:
