@@ -24,7 +24,7 @@ from dash import ALL, Input, Output, State, dcc, html
 from pydantic import ValidationError
 
 from . import props_form, registry
-from .layout import GRID_COLUMNS, ComponentSpec, Layout, LayoutError, LoadedLayout, Page, _messages, load_layout
+from .layout import GRID_COLUMNS, ComponentSpec, Layout, LayoutError, LoadedLayout, Page, load_layout, messages_of
 from .layout_store import SAVE_LOCK, LayoutConflict, backup_path, free_name, save_layout_as, save_layout_file
 from .media import path_parts
 
@@ -330,33 +330,9 @@ def _form(shown: LoadedLayout, page: int, component_id: str | None) -> html.Div:
                 className="symphony-form-input",
             ),
         ),
-        _spec_field(
-            "Width",
-            dcc.Dropdown(
-                id={"type": SPEC, "name": "width"},
-                options=list(range(1, GRID_COLUMNS + 1)),
-                value=spec.width if spec else 3,
-                clearable=False,
-            ),
-        ),
-        _spec_field(
-            "Height",
-            dcc.Dropdown(
-                id={"type": SPEC, "name": "height"},
-                options=list(HEIGHTS),
-                value=spec.height if spec else 2,
-                clearable=False,
-            ),
-        ),
-        _spec_field(
-            "Page",
-            dcc.Dropdown(
-                id={"type": SPEC, "name": "page"},
-                options=page_options,
-                value=where[0] if where else page,
-                clearable=False,
-            ),
-        ),
+        _spec_choice("Width", "width", list(range(1, GRID_COLUMNS + 1)), spec.width if spec else 3),
+        _spec_choice("Height", "height", list(HEIGHTS), spec.height if spec else 2),
+        _spec_choice("Page", "page", page_options, where[0] if where else page),
     ]
     return html.Div(
         [
@@ -387,6 +363,11 @@ def _form(shown: LoadedLayout, page: int, component_id: str | None) -> html.Div:
 
 def _spec_field(label: str, control: Any) -> html.Div:
     return html.Div([html.Label(label), control], className="symphony-form-field")
+
+
+def _spec_choice(label: str, name: str, options: list[Any], value: Any) -> html.Div:
+    choice = dcc.Dropdown(id={"type": SPEC, "name": name}, options=options, value=value, clearable=False)
+    return _spec_field(label, choice)
 
 
 def _fields(shown: LoadedLayout, type_name: str, values: dict[str, Any]) -> list[Any]:
@@ -585,7 +566,7 @@ def _apply_settings(
     except props_form.FormError as exc:
         return [str(exc)]
     except ValidationError as exc:
-        return _messages(exc, owner=cls.type)
+        return messages_of(exc, owner=cls.type)
     pages = [p.model_copy(deep=True) for p in shown.layout.pages]
     if len(pages) and sum(len(p.components) for p in pages) >= MAX_COMPONENTS and component_id is None:
         return [f"A layout holds at most {MAX_COMPONENTS} components."]
@@ -606,7 +587,7 @@ def _apply_settings(
     try:
         spec = ComponentSpec.model_validate({**settings, "id": component_id or new_id(pages, cls.type)})
     except ValidationError as exc:
-        return _messages(exc)
+        return messages_of(exc)
     if where is not None:
         p, c = where
         if p == to:

@@ -172,7 +172,7 @@ def load_layout(
     try:
         model = Layout.model_validate(raw)
     except ValidationError as exc:
-        raise LayoutError(file, _messages(exc)) from None
+        raise LayoutError(file, messages_of(exc)) from None
     errors = _check_components(model)
     base = Path(file).parent if path is not None else Path.cwd()
     try:
@@ -208,7 +208,7 @@ def _read_json(path: Path, file: str) -> tuple[Any, str]:
         raise LayoutError(file, [f"line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}"]) from None
 
 
-def _messages(exc: ValidationError, prefix: tuple[int | str, ...] = (), owner: str = "") -> list[str]:
+def messages_of(exc: ValidationError, prefix: tuple[int | str, ...] = (), owner: str = "") -> list[str]:
     """pydantic's errors as ``path: rule`` lines; an unknown key names the valid ones, as a person needs."""
     lines = []
     for err in exc.errors()[:10]:
@@ -265,7 +265,7 @@ def _check_components(model: Layout) -> list[str]:
             try:
                 cls.Props.model_validate(spec.props)
             except ValidationError as exc:
-                errors.extend(_messages(exc, ("pages", p, "components", c, "props"), owner=spec.type))
+                errors.extend(messages_of(exc, ("pages", p, "components", c, "props"), owner=spec.type))
     names: dict[str, int] = {}
     for i, saved in enumerate(model.slices):
         if saved.name in names:
