@@ -303,13 +303,45 @@ class Query:
     ) -> pl.DataFrame:
         """One page of rows, sorted by ``(column, descending)`` pairs; polars picks top-k for a sorted head."""
         names = [name for name, _ in sort]
-        for name in names:
+        for name in [*names, *(columns or ())]:
             self.dataset.column(name)
+        offset, limit = max(0, int(offset)), max(0, min(int(limit), 10_000))
+        picked = self._page_by_numbers(sort, offset, limit)
+        if picked is not None:
+            page = self.dataset.frame[picked]
+            return page if columns is None else page.select(columns)
         frame = self.frame(None if columns is None else list(dict.fromkeys([*columns, *names]))).lazy()
         if sort:
             frame = frame.sort(names, descending=[d for _, d in sort], nulls_last=True, maintain_order=True)
-        page = frame.slice(max(0, int(offset)), max(0, min(int(limit), 10_000))).collect()
+        page = frame.slice(offset, limit).collect()
         return page if columns is None else page.select(columns)
+
+    def _page_by_numbers(self, sort: Sequence[tuple[str, bool]], offset: int, limit: int) -> np.ndarray | None:
+        """The table positions of a page sorted by one numeric column with no missing values among the rows, found
+        with a partial sort of that column alone (the page's other columns are gathered for its rows only); ties in
+        table order, as polars' stable sort. ``None`` when another sort applies."""
+        rows = self.engine.rows(self._mask) if self._mask is not None else None
+        if not sort:
+            return (rows if rows is not None else np.arange(len(self.dataset)))[offset : offset + limit]
+        if len(sort) > 1 or self.dataset.column(sort[0][0]).kind != "numeric":
+            return None
+        (name, descending), need = sort[0], offset + limit
+        values = self.dataset.frame[name]
+        if values.null_count() or not values.dtype.is_numeric():
+            return None
+        key = values.to_numpy()
+        key = key if rows is None else key.take(rows)
+        if key.dtype.kind == "f" and np.isnan(key).any():
+            return None
+        if descending:
+            key = ~key if key.dtype.kind in "iu" else -key  # ~ reverses integers without overflow
+        positions = np.arange(key.size)
+        if need < key.size:
+            kth = np.partition(key, need - 1)[need - 1] if need else key.min() - 1
+            below = np.flatnonzero(key < kth)
+            positions = np.concatenate([below, np.flatnonzero(key == kth)[: need - below.size]])
+        ordered = positions[np.lexsort((positions, key[positions]))][offset:need]
+        return ordered if rows is None else rows[ordered]
 
     def sample(self, n: int, columns: Sequence[str] | None = None, seed: int = 0) -> pl.DataFrame:
         """At most ``n`` rows drawn at random (the same rows for the same seed and filter)."""

@@ -668,3 +668,33 @@ def test_engine_lasso_by_grid_equals_the_exact_test(seed: int) -> None:
     mask = engine.where([polygon("x", "y", lasso.tolist())]).count()
     assert mask == int(points_in_polygon(x, y, lasso).sum())
     assert np.array_equal(engine.mask([polygon("x", "y", lasso.tolist())]), points_in_polygon(x, y, lasso))
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_engine_a_page_by_numbers_equals_polars_stable_sort(descending: bool) -> None:
+    """The partial sort of one numeric column (ties kept in table order) gives the page polars' stable sort gives."""
+    rng = np.random.default_rng(3)
+    n = 5_000
+    frame = pl.DataFrame(
+        {
+            "id": np.arange(n),
+            "score": rng.integers(0, 40, n).astype(np.float64),  # many ties
+            "count": rng.integers(-(2**62), 2**62, n),
+            "gap": pl.Series(np.where(rng.random(n) < 0.1, None, rng.random(n)).tolist(), dtype=pl.Float64),
+        }
+    )
+    engine = Engine(Dataset(frame))
+    keep = [isin("id", list(range(0, n, 3)))]
+    for column in ("score", "count", "gap"):
+        for offset, limit in ((0, 100), (250, 40), (1600, 100), (0, 0)):
+            got = engine.where(keep).rows(["id"], [(column, descending)], offset, limit)["id"].to_list()
+            want = (
+                frame.filter(pl.col("id") % 3 == 0)
+                .sort(column, descending=descending, nulls_last=True, maintain_order=True)
+                .slice(offset, limit)["id"]
+                .to_list()
+            )
+            assert got == want, (column, offset, limit)
+    assert engine.all.rows(["id"], [("score", descending)], 10, 5)["id"].to_list() == (
+        frame.sort("score", descending=descending, maintain_order=True).slice(10, 5)["id"].to_list()
+    )

@@ -98,7 +98,29 @@ def metrics_by_group(frame: pl.DataFrame, label: str, prediction: str, groups: S
 
 def _metrics(frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str]) -> pl.DataFrame:
     """:func:`metrics_by_group` with the group columns named ``_g0``, ``_g1``: no name can collide with a metric's."""
-    keys = [f"_g{i}" for i in range(len(groups))] or ["_all"]
+    return _summarise(_per_class(frame, label, prediction, groups), _keys(groups))
+
+
+def _metrics_and_overall(
+    frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str]
+) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The metrics per group and over all rows, from one pass: the overall counts per class are the groups' sums."""
+    keys = _keys(groups)
+    per_class = _per_class(frame, label, prediction, groups)
+    everything = per_class.group_by("_class").agg(pl.col("hits", "support", "predicted").sum())
+    overall = _summarise(everything.with_columns(_all=pl.lit(ALL)), ["_all"])
+    if overall.is_empty():
+        overall = pl.DataFrame({"count": [0], **{m: [0.0] for m in METRICS}})
+    return _summarise(per_class, keys), overall.row(0, named=True)
+
+
+def _keys(groups: Sequence[str]) -> list[str]:
+    return [f"_g{i}" for i in range(len(groups))] or ["_all"]
+
+
+def _per_class(frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str]) -> pl.DataFrame:
+    """Per (group, class): ``hits`` (right), ``support`` (rows of the class) and ``predicted`` (rows predicted so)."""
+    keys = _keys(groups)
     rows = frame.select(
         *([pl.col(c).alias(k) for c, k in zip(groups, keys, strict=True)] if groups else [pl.lit(ALL).alias("_all")]),
         *_as_one_type(frame, label, prediction),
@@ -109,7 +131,7 @@ def _metrics(frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[
     )
     as_prediction = rows.group_by([*keys, "_p"]).agg(predicted=pl.len().cast(pl.Int64))
     zero = pl.lit(0, dtype=pl.Int64)
-    per_class = (
+    return (
         pl.concat(
             [
                 as_label.rename({"_y": "_class"}).with_columns(predicted=zero),
@@ -120,6 +142,10 @@ def _metrics(frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[
         .group_by([*keys, "_class"])
         .agg(pl.col("hits", "support", "predicted").sum())
     )
+
+
+def _summarise(per_class: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The metrics per group from its per-class counts."""
     hits, support, predicted = pl.col("hits"), pl.col("support"), pl.col("predicted")
     per_group = (
         per_class.with_columns(
@@ -199,15 +225,14 @@ class GroupMetrics(Component):
         label, prediction = self.resolve("label", "label"), self.resolve("prediction", "prediction")
         groups = self.groups(view)
         frame = view.data.frame(list(dict.fromkeys([label, prediction, *groups])))
-        if self.comparing_slices(view):
+        slices = self.comparing_slices(view)
+        table, overall = _metrics_and_overall(frame, label, prediction, [] if slices else groups)
+        if slices:
             table, groups = self._slice_table(view, label, prediction), ["saved slice"]
             if table is None:
                 return _message("No saved slices yet: filter the views, then name the filter in the Slices menu.")
-        else:
-            table = _metrics(frame, label, prediction, groups)
         if table.is_empty():
             return _message("No rows with both a label and a prediction pass the filter.")
-        overall = _metrics(frame, label, prediction, []).row(0, named=True)
         first, keys = p.metrics[0], [f"_g{i}" for i in range(len(groups))]
         table = table.with_columns(_reliable=pl.col("count") >= p.min_count)
         # Unreliable groups go last: a handful of rows at 0% would otherwise hide the worst groups that matter.

@@ -1,0 +1,117 @@
+"""Brush to every view redrawn, in a real browser (headless Chromium), over benchmarks/scale.py's eight views.
+
+The app serves the synthetic table; selenium drags a brush across the confidence histogram as a person does, and the
+page itself measures, with ``performance.now()``, from the mouse being let go to the moment no callback is pending
+and every graph has drawn again (``plotly_afterplot``). Each brush is a new range, so no answer is reused. Run:
+
+    .venv/bin/python benchmarks/browser.py --rows 1000000 > benchmarks/results/browser-1000000.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import threading
+import time
+
+from interaction import synthetic
+from scale import VIEWS
+from selenium import webdriver
+from selenium.webdriver.common.action_chains import ActionChains
+from werkzeug.serving import make_server
+
+from symphony_dash import create_app
+from symphony_dash.dataset import Dataset
+
+GRAPH = '[id=\'{"index":"confidence","sub":"graph","type":"symphony-histogram"}\']'
+# Installed once: the time the mouse is let go, and a count of the graphs drawn since.
+PROBE = """
+window.__drawn = 0;
+document.addEventListener('mouseup', () => { window.__released = performance.now(); window.__drawn = 0; }, true);
+document.querySelectorAll('.js-plotly-plot').forEach(g => g.on('plotly_afterplot', () => {
+    window.__drawn += 1; window.__last = performance.now();
+}));
+return document.querySelectorAll('.js-plotly-plot').length;
+"""
+# Resolves when no callback has been pending for two frames and the graphs have drawn again: the ms since release.
+SETTLED = """
+const done = arguments[arguments.length - 1], graphs = arguments[0];
+let quiet = 0;
+function pending() {
+    const callbacks = Object.assign({}, window.store.getState().callbacks);
+    delete callbacks.stored; delete callbacks.completed;
+    return [].concat(...Object.values(callbacks)).length;
+}
+(function poll() {
+    quiet = pending() === 0 && window.__drawn >= graphs ? quiet + 1 : 0;
+    if (quiet >= 2) { done(window.__last - window.__released); } else { requestAnimationFrame(poll); }
+})();
+"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--port", type=int, default=8791)
+    args = parser.parse_args(argv)
+
+    layout = {"title": "Scale", "data": {"source": "unused"}, "pages": [{"title": "All", "components": VIEWS}]}
+    app = create_app([layout], data=Dataset(synthetic(args.rows), name="synthetic"))
+    server = make_server("127.0.0.1", args.port, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1600,2200"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options)
+    driver.set_script_timeout(60)
+    try:
+        driver.get(f"http://127.0.0.1:{args.port}/")
+        deadline = time.monotonic() + 120
+        while "instances" not in driver.execute_script(
+            "const c = document.getElementById('symphony-count'); return c ? c.textContent : '';"
+        ):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the page did not load")
+            time.sleep(0.5)
+        time.sleep(3)  # every view drawn once
+        times = []
+        for i in range(args.repeat + 1):
+            graphs = driver.execute_script(PROBE)
+            layer = driver.find_element("css selector", GRAPH + " .nsewdrag")
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", layer)
+            width = layer.size["width"]
+            start, end = int(width * (0.35 + 0.02 * i)), int(width * (0.75 + 0.01 * i))
+            # selenium 4.2 measures the offset from the element's top-left corner.
+            chain = ActionChains(driver, duration=40).move_to_element_with_offset(
+                layer, start, layer.size["height"] // 2
+            )
+            chain.click_and_hold().move_by_offset((end - start) // 2, 0).move_by_offset((end - start) // 2, 0)
+            chain.release().perform()
+            ms = driver.execute_async_script(SETTLED, graphs - 1)  # the brushed histogram keeps its own bars
+            if i:  # the first brush also loads the code behind the views' first redraw
+                times.append(ms)
+        print(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "views": [f"{v['type']} {v['id']}" for v in VIEWS],
+                    "brushes": len(times),
+                    "median_ms_brush_to_all_redrawn": round(statistics.median(times), 1),
+                    "spread_ms": [round(min(times), 1), round(max(times), 1)],
+                    "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+                    "browser": driver.capabilities.get("browserVersion"),
+                },
+                indent=2,
+            )
+        )
+    finally:
+        driver.quit()
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
