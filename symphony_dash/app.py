@@ -16,7 +16,8 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from pydantic import ValidationError
 
-from . import detail, editor, filter_box, jobs, registry, slices_bar, url_state
+from . import detail, editor, filter_box, health, jobs, registry, slices_bar, url_state
+from .auth import AuthConfig, protect
 from .component import STATE_ID, Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
@@ -47,6 +48,7 @@ def create_app(
     notebook: bool = False,
     read_only: bool = False,
     background_jobs: bool = True,
+    auth: AuthConfig | None = None,
     **dash_kwargs: Any,
 ) -> dash.Dash:
     """A Dash app serving ``layouts``: a folder of ``*.json`` files, one file, or a list of files and layouts.
@@ -57,7 +59,8 @@ def create_app(
     writes layout files: it has no layout editor, and slices saved from the toolbar are kept for the browser session
     only. Notebook apps have no layout editor either (a layout is changed from Python there: ``Symphony.add``).
     ``background_jobs=False`` leaves out the toolbar's Analyses menu: an app served by several worker processes
-    (:mod:`symphony_dash.serve`), where a job would enrich only the worker that ran it.
+    (:mod:`symphony_dash.serve`), where a job would enrich only the worker that ran it. ``auth`` refuses every
+    request without its credentials (:mod:`symphony_dash.auth`), except ``/_symphony/health`` (:mod:`.health`).
     """
     loaded = _load_all(layouts, data)
     app = dash.Dash(
@@ -86,6 +89,9 @@ def create_app(
     register_media_route(
         app.server, {slug: lay.dataset.media_root for slug, lay in loaded.items() if isinstance(lay, LoadedLayout)}
     )
+    if auth is not None:
+        protect(app.server, auth)
+    health.register(app, loaded, data)
     runner = jobs.JobRunner(loaded) if background_jobs else None
     editable = not (read_only or notebook)
     _register_router(app, loaded, runner, editable)

@@ -33,6 +33,7 @@ from . import analyses, registry
 from .analyses.duplicates import duplicate_columns
 from .analyses.projection import PROJECTIONS
 from .app import create_app
+from .auth import AuthConfig, from_environment
 from .dataset import Dataset, DatasetError, read_table
 from .export import write_report
 from .files import atomic_write
@@ -96,6 +97,19 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="serve with N worker processes (gunicorn: pip install 'symphony_dash[serve]'); no Analyses menu then",
+    )
+    run.add_argument(
+        "--auth-token-file",
+        type=Path,
+        metavar="FILE",
+        help="require the token in FILE to open the app (default: $SYMPHONY_DASH_TOKEN_FILE, else $SYMPHONY_DASH_TOKEN;"
+        " without either the app is open to anyone who can reach it)",
+    )
+    run.add_argument(
+        "--auth-header",
+        metavar="NAME",
+        help="let in the user a trusted reverse proxy names in this header, e.g. X-Forwarded-User "
+        "(default: $SYMPHONY_DASH_AUTH_HEADER; proxies: $SYMPHONY_DASH_TRUSTED_PROXIES, default this machine)",
     )
     run.set_defaults(command=_run)
 
@@ -195,12 +209,26 @@ def _run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print(f"{PROG}: --workers must be at least 1", file=sys.stderr)
         return 2
+    try:
+        auth = from_environment(args.auth_token_file, args.auth_header)
+    except ValueError as exc:  # a token too short to be safe
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    if args.debug and args.host not in ("127.0.0.1", "localhost", "::1"):
+        # Debug mode shows tracebacks to whoever causes them and reloads code: never on an address others reach.
+        print(f"{PROG}: warning: --debug on {args.host} shows server internals to every visitor", file=sys.stderr)
     if args.workers > 1:
-        return _serve_workers(args.path, args.data, args.host, args.port, args.workers, read_only=args.read_only)
-    return _serve(args.path, args.data, args.host, args.port, debug=args.debug, browser=False, read_only=args.read_only)
+        return _serve_workers(
+            args.path, args.data, args.host, args.port, args.workers, read_only=args.read_only, auth=auth
+        )
+    return _serve(
+        args.path, args.data, args.host, args.port, debug=args.debug, browser=False, read_only=args.read_only, auth=auth
+    )
 
 
-def _serve_workers(path: Path, data: Path | None, host: str, port: int, workers: int, *, read_only: bool) -> int:
+def _serve_workers(
+    path: Path, data: Path | None, host: str, port: int, workers: int, *, read_only: bool, auth: AuthConfig | None
+) -> int:
     """Serve with several gunicorn workers, each building the app (not the master: polars does not survive a fork)."""
     files = _layout_files(path)
     if not files:
@@ -213,7 +241,7 @@ def _serve_workers(path: Path, data: Path | None, host: str, port: int, workers:
         flush=True,
     )
     serve(
-        lambda: create_app(files, data=data, read_only=read_only, background_jobs=False),
+        lambda: create_app(files, data=data, read_only=read_only, background_jobs=False, auth=auth),
         host=host,
         port=port,
         workers=workers,
@@ -231,6 +259,7 @@ def _serve(
     browser: bool,
     first: str = "",
     read_only: bool = False,
+    auth: AuthConfig | None = None,
 ) -> int:
     """Serve the layouts of ``path`` (a folder or one file); the layout file named ``first`` opens at ``/``."""
     files = sorted(_layout_files(path), key=lambda f: f.name != first)
@@ -238,7 +267,7 @@ def _serve(
         print(f"{PROG}: {path}: no layout files (*.json) in this folder", file=sys.stderr)
         return 2
     _show_log()
-    app = create_app(files, data=data, read_only=read_only)
+    app = create_app(files, data=data, read_only=read_only, auth=auth)
     good = sum(isinstance(lay, LoadedLayout) for lay in app.symphony_layouts.values())
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     print(f"\nsymphony_dash is serving {_plural(len(files), 'layout')} from {path}")

@@ -107,7 +107,7 @@ def register_filter_box(app: dash.Dash, loaded: dict[str, Any]) -> None:
         prevent_initial_call=True,
     )
     def apply(submits: Any, text: Any, state_data: Any, slug: Any) -> tuple[Any, Any, Any]:
-        lay = loaded.get(slug)
+        lay = loaded.get(slug) if isinstance(slug, str) else None  # the browser sends it: any JSON at all
         if not submits or not isinstance(lay, LoadedLayout):
             raise dash.exceptions.PreventUpdate
         text = text if isinstance(text, str) else ""
@@ -132,7 +132,7 @@ def register_filter_box(app: dash.Dash, loaded: dict[str, Any]) -> None:
         State(MOUNTED, "data"),
     )
     def complete(text: Any, slug: Any) -> list[html.Option]:
-        lay = loaded.get(slug)
+        lay = loaded.get(slug) if isinstance(slug, str) else None
         if not isinstance(lay, LoadedLayout) or not isinstance(text, str):
             return []
         return [html.Option(value=option) for option in completions(text, lay.dataset)]

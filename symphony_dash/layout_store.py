@@ -10,10 +10,12 @@ instead of losing that change: save as a new file with :func:`save_layout_as`, o
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from .files import atomic_write
@@ -29,7 +31,13 @@ __all__ = [
     "save_layout_file",
 ]
 
-# Saves of one process are serialised, so two browser sessions saving at once cannot both pass the version check.
+try:
+    import fcntl
+except ImportError:  # Windows: saves are serialised within the process only
+    fcntl = None  # type: ignore[assignment]
+
+# Saves of one process are serialised, so two browser sessions saving at once cannot both pass the version check;
+# saves of several processes (gunicorn workers) by a lock on the layout's folder.
 _LOCK = threading.Lock()
 SAVE_LOCK = threading.Lock()
 """Held while a served layout is read, changed and saved (a slice, an edit), so two sessions never lose one change."""
@@ -66,7 +74,7 @@ def save_layout_file(path: str | Path, layout: Layout, expected_version: str | N
     """
     path = Path(path)
     text = _dumps(layout)
-    with _LOCK:
+    with _locked(path):
         try:
             old = path.read_bytes()
         except FileNotFoundError:
@@ -86,6 +94,23 @@ def save_layout_file(path: str | Path, layout: Layout, expected_version: str | N
         with atomic_write(path) as partial:
             partial.write_bytes(data)
     return hashlib.sha256(data).hexdigest()
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Held by one save into ``path``'s folder at a time, in this process and in any other (released if a process
+    dies). The folder itself is locked, so no lock file is left beside the layouts."""
+    with _LOCK:
+        if fcntl is None:
+            yield
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(folder, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(folder)
 
 
 def save_layout_as(path: str | Path, layout: Layout, *, loaded_from: Path | None = None) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import flask
+from dash.exceptions import UnsupportedRelativePath
 
 __all__ = ["MEDIA_ROUTE", "media_url", "register_media_route"]
 
@@ -36,7 +37,13 @@ def app_url(path: str) -> str:
 
 def path_parts(app: Any, pathname: str | None) -> list[str]:
     """The parts of a page's path after the app's prefix (``/user/me/proxy/8050/digits/model`` -> digits, model)."""
-    return [p for p in (app.strip_relative_path(pathname or "/") or "").split("/") if p]
+    if not isinstance(pathname, str):  # a browser can send anything
+        return []
+    try:
+        stripped = app.strip_relative_path(pathname or "/")
+    except UnsupportedRelativePath:  # not under the app's prefix: no page of this app
+        return []
+    return [p for p in (stripped or "").split("/") if p]
 
 
 def media_url(layout_slug: str, relative_path: str) -> str:
@@ -61,8 +68,16 @@ def register_media_route(server: flask.Flask, media_roots: dict[str, Path | None
     def serve(layout: str, path: str) -> Any:
         target = resolve_media(media_roots.get(layout), path)
         if target is None:
-            return flask.Response(PLACEHOLDER, status=404, mimetype="image/svg+xml")
-        mimetype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        return flask.send_file(target, mimetype=mimetype, max_age=3600)
+            response = flask.Response(PLACEHOLDER, status=404, mimetype="image/svg+xml")
+        else:
+            mimetype = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            response = flask.send_file(target, mimetype=mimetype, max_age=3600)
+        # A dataset's files are data, never pages: an SVG or HTML file opened from here runs no script in the app's
+        # origin, and no browser guesses another type than the one named.
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     server.add_url_rule(f"{MEDIA_ROUTE}/<layout>/<path:path>", "symphony_media", serve)

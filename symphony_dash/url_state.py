@@ -181,6 +181,8 @@ def search_for(state: SymphonyState, store: StateStore) -> str:
 
 def from_search(search: str | None, store: StateStore) -> SymphonyState | None:
     """The state a query string links to, ``None`` when it names none; a bad ``s`` or ``k`` raises ClauseError."""
+    if search is not None and not isinstance(search, str):  # a browser can send anything
+        raise ClauseError("the page's address is not text")
     if not search or len(search) <= 1:
         return None
     if len(search) > MAX_SEARCH:
