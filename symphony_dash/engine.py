@@ -31,7 +31,8 @@ _INT64 = (-(2**63), 2**63 - 1)
 _UINT64 = (0, 2**64 - 1)
 _COMPARE = {"lt": pl.Expr.lt, "le": pl.Expr.le, "gt": pl.Expr.gt, "ge": pl.Expr.ge}
 _ORDERED = ("range", *_COMPARE)  # the ops that need an ordered (numeric or date) column
-LASSO_GRID = 256  # the cells a lasso is tested by (see Engine._inside)
+# The cells a lasso is tested by (see Engine._inside): finer for more rows, so fewer rows need the exact test.
+LASSO_GRIDS = ((2_000_000, 256), (20_000_000, 1024))
 _INSIDE, _EDGE = 1, 2
 
 
@@ -42,6 +43,7 @@ class Engine:
         self.dataset = dataset
         self._masks: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
         self._rows: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._totals: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._extents: dict[str, tuple[float, float]] = {}
         self._codes: dict[tuple[str, int | None], Any] = {}
         self._cache_size = cache_size
@@ -111,6 +113,23 @@ class Engine:
                 self._rows.popitem(last=False)
         return rows
 
+    def counts(self, codes: np.ndarray, size: int) -> np.ndarray:
+        """Counts per code over every row, once per code array: the grey "all rows" behind a filtered view does not
+        change with the filter. (Read only: the same array is handed to every view.)"""
+        key = (id(codes), size)
+        with self._lock:
+            hit = self._totals.get(key)
+            if hit is not None and hit[0] is codes:
+                return hit[1]
+            # Only the engine's own code arrays: a view's one-off combination (a crosstab's) would pile up.
+            owned = any(codes is (v[0] if isinstance(v, tuple) else v) for v in self._codes.values())
+        counts = np.bincount(codes, minlength=size + 1)[:size]
+        if owned:
+            counts.flags.writeable = False
+            with self._lock:
+                self._totals[key] = (codes, counts)  # the codes are held, so their id is not reused
+        return counts
+
     def _keep(self, key: tuple[str, ...], mask: np.ndarray) -> None:
         with self._lock:
             self._masks[key] = mask
@@ -172,15 +191,20 @@ class Engine:
     def cells(self, x: str, y: str, size: int) -> np.ndarray:
         """Each row's cell of a ``size`` x ``size`` grid over two numeric columns (the last cells for missing values):
         computed once per pair, for 2-D counts and lasso tests."""
-        key = (f"{x}\x00{y}", size)
-        with self._lock:
-            if key in self._codes:
-                return self._codes[key]  # type: ignore[return-value]
         (xc, _), (yc, _) = self.codes(x, size), self.codes(y, size)
-        cells = yc * np.int32(size + 1) + xc
+        return self.pair(f"cells\x00{x}\x00{y}\x00{size}", yc, xc, size + 1)
+
+    def pair(self, key: str, first: np.ndarray, second: np.ndarray, width: int) -> np.ndarray:
+        """Two cached code arrays as one (``first * width + second``), made once under ``key`` and kept with them:
+        counting a filter's rows per pair is then one ``bincount``."""
         with self._lock:
-            self._codes[key] = cells
-        return cells
+            if (key, None) in self._codes:
+                return self._codes[(key, None)]  # type: ignore[return-value]
+        fits = int(first.max(initial=0)) * width + width < 2**31
+        codes = first.astype(np.int32 if fits else np.int64) * width + second
+        with self._lock:
+            self._codes[(key, None)] = codes
+        return codes
 
     def _inside(self, c: Clause) -> np.ndarray:
         """The rows inside a lasso: by grid cell, and the exact test only for the rows in cells its outline crosses.
@@ -192,14 +216,15 @@ class Engine:
         """
         x, y = c.columns  # type: ignore[misc]
         poly = np.asarray(c.value, dtype=np.float64)
-        (_, x_edges), (_, y_edges) = self.codes(x, LASSO_GRID), self.codes(y, LASSO_GRID)
-        cells = self.cells(x, y, LASSO_GRID)
+        grid = next((size for rows, size in LASSO_GRIDS if len(self.dataset) <= rows), LASSO_GRIDS[-1][1])
+        (_, x_edges), (_, y_edges) = self.codes(x, grid), self.codes(y, grid)
+        cells = self.cells(x, y, grid)
         state = _cell_states(poly, x_edges, y_edges).ravel()[cells]
         inside = state == _INSIDE
         edge = np.flatnonzero(state == _EDGE)
         if edge.size:
             xs, ys = (self.dataset.frame[col].cast(pl.Float64).to_numpy()[edge] for col in (x, y))
-            inside[edge] = _inside_by_band(xs, ys, cells[edge] // (LASSO_GRID + 1), poly, y_edges)
+            inside[edge] = _inside_by_band(xs, ys, cells[edge] // (grid + 1), poly, y_edges)
         return inside
 
 
@@ -268,13 +293,15 @@ class Query:
             rows = len(levels)
         by_codes, by_values = by_levels
         width = len(by_values) + 1
-        counts = self._bincount(codes.astype(np.int64) * width + by_codes, (rows + 1) * width)
+        pairs = self.engine.pair(f"crosstab\x00{column}\x00{by}\x00{bins}", codes, by_codes, width)
+        counts = self._bincount(pairs, (rows + 1) * width)
         return levels, by_values, counts.reshape(rows + 1, width)
 
     def _bincount(self, codes: np.ndarray, size: int) -> np.ndarray:
         """Counts per code of the rows that pass the filter: one pass over a small integer array."""
-        picked = codes if self._mask is None else codes.take(self.engine.rows(self._mask))
-        return np.bincount(picked, minlength=size + 1)[:size]
+        if self._mask is None:
+            return self.engine.counts(codes, size)
+        return np.bincount(codes.take(self.engine.rows(self._mask)), minlength=size + 1)[:size]
 
     def confusion(self, label: str, prediction: str) -> pl.DataFrame:
         """Counts per (``label``, ``prediction``) pair."""
@@ -344,9 +371,19 @@ class Query:
         return ordered if rows is None else rows[ordered]
 
     def sample(self, n: int, columns: Sequence[str] | None = None, seed: int = 0) -> pl.DataFrame:
-        """At most ``n`` rows drawn at random (the same rows for the same seed and filter)."""
-        frame = self.frame(columns)
-        return frame if frame.height <= n else frame.sample(n, seed=seed)
+        """At most ``n`` rows drawn at random, in table order (the same rows for the same seed and filter).
+
+        The positions are drawn first and only those rows gathered: the filter's rows are never copied whole.
+        """
+        rows = self.engine.rows(self._mask) if self._mask is not None else None
+        total = len(self.dataset) if rows is None else rows.size
+        if total <= n:
+            return self.frame(columns)
+        for col in columns or ():
+            self.dataset.column(col)
+        picked = np.sort(np.random.default_rng(seed).choice(total, size=int(n), replace=False))
+        frame = self.dataset.frame if columns is None else self.dataset.frame.select(columns)
+        return frame[picked if rows is None else rows[picked]]
 
     def ids(self, limit: int | None = None) -> list[Any]:
         """The ids of the rows, in table order."""
