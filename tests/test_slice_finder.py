@@ -58,7 +58,13 @@ def wait_list(dash_duo, texts: list[str]) -> None:
 
 
 def click_slice(dash_duo, index: int) -> None:
-    retry_stale(lambda: dash_duo.find_elements(ROWS)[index].click())
+    def click() -> None:
+        row = dash_duo.find_elements(ROWS)[index]
+        # Into the middle of the window, as a person scrolls: at the top, the sticky toolbar would cover it.
+        dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", row)
+        row.click()
+
+    retry_stale(click)
 
 
 def in_slice(frame: pd.DataFrame, conditions: list[dict[str, Any]]) -> pd.Series:
