@@ -246,18 +246,24 @@ def _register_router(
                 return _message_page("Not found", f"There is no component {parts[2]!r} in {lay.slug!r}."), init
             return _cell(lay, parts[2], group_by, runner), init
         entry = drafts.get(lay.slug) if editable and isinstance(drafts, dict) else None
-        shown, problems = editor.draft_view(lay, entry) if isinstance(entry, dict) and "pages" in entry else (lay, [])
+        editing = editor.is_draft(entry)
+        shown, problems = editor.draft_view(lay, entry) if editing else (lay, [])
         page_index = shown.page_index(parts[1] if len(parts) > 1 else None)
         bar = editor.bar(shown, page_index, entry, problems) if editable else None
-        return _page(shown, page_index, group_by, runner, bar), init
+        return _page(shown, page_index, group_by, runner, bar, editing=editing), init
 
 
 def _page(
-    lay: LoadedLayout, index: int, group_by: list[str], runner: jobs.JobRunner | None, edit_bar: html.Div | None = None
+    lay: LoadedLayout,
+    index: int,
+    group_by: list[str],
+    runner: jobs.JobRunner | None,
+    edit_bar: html.Div | None = None,
+    *,
+    editing: bool = False,
 ) -> html.Div:
-    """Page ``index`` of ``lay``; with the editor's bar, and in edit mode (a draft) with tools on every box."""
+    """Page ``index`` of ``lay``, with the editor's bar; ``editing`` (a draft) puts tools on every box."""
     page = lay.layout.pages[index]
-    editing = edit_bar is not None and edit_bar.className == "symphony-edit-bar"
     tabs = [
         dcc.Link(
             p.title,

@@ -28,7 +28,7 @@ from .layout import GRID_COLUMNS, ComponentSpec, Layout, LayoutError, LoadedLayo
 from .layout_store import SAVE_LOCK, LayoutConflict, backup_path, free_name, save_layout_as, save_layout_file
 from .media import path_parts
 
-__all__ = ["DRAFTS", "bar", "box_tools", "draft_view", "drafts_store", "register_editor"]
+__all__ = ["DRAFTS", "bar", "box_tools", "draft_view", "drafts_store", "is_draft", "register_editor"]
 
 DRAFTS = "symphony-editor-drafts"  # the session store of drafts, by layout slug
 ACTION = "symphony-edit"  # the id type of every button of the editor: {"type": ACTION, "op": ..., "index": ...}
@@ -50,6 +50,11 @@ def drafts_store() -> dcc.Store:
 
 
 # -- the draft ---------------------------------------------------------------------------------------------------
+
+
+def is_draft(entry: Any) -> bool:
+    """Whether a layout's entry in the drafts store is a draft being edited (else nothing, or the last save's note)."""
+    return isinstance(entry, dict) and "pages" in entry
 
 
 def start(lay: LoadedLayout) -> dict[str, Any]:
@@ -174,9 +179,8 @@ def new_id(pages: list[Page], type_name: str) -> str:
 
 def bar(shown: LoadedLayout, page: int, entry: Any, problems: list[str]) -> html.Div:
     """Above the toolbar: *Edit layout* (with the last save's message), or the edit bar while there is a draft."""
-    entry = entry if isinstance(entry, dict) else {}
-    if "pages" not in entry:
-        notice = entry.get("notice")
+    if not is_draft(entry):
+        notice = entry.get("notice") if isinstance(entry, dict) else None
         return html.Div(
             [
                 html.Span(notice, className="symphony-edit-notice", role="status") if isinstance(notice, str) else None,
@@ -385,12 +389,13 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
     """The editor's callbacks in ``app``: box and page actions, the settings form, save and download."""
 
     def current(drafts: Any, where: Any) -> tuple[LoadedLayout, dict[str, Any], int]:
-        where = where[0] if isinstance(where, list) and where else {}
-        lay = loaded.get(where.get("slug")) if isinstance(where, dict) else None
-        page = where.get("page") if isinstance(where, dict) else None
-        entry = drafts.get(lay.slug) if isinstance(drafts, dict) and isinstance(lay, LoadedLayout) else None
-        if not isinstance(lay, LoadedLayout) or not isinstance(page, int):
+        """The layout, its draft and the page being edited, from stores the browser sends: any JSON at all."""
+        where = where[0] if isinstance(where, list) and where and isinstance(where[0], dict) else {}
+        slug, page = where.get("slug"), where.get("page")
+        lay = loaded.get(slug) if isinstance(slug, str) else None
+        if not isinstance(lay, LoadedLayout) or type(page) is not int:
             raise dash.exceptions.PreventUpdate
+        entry = drafts.get(lay.slug) if isinstance(drafts, dict) else None
         return lay, entry if isinstance(entry, dict) else {}, page
 
     @app.callback(
@@ -426,6 +431,7 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
         if problems:
             raise dash.exceptions.PreventUpdate  # the bar lists them; Discard is the way out
         pages = shown.layout.pages
+        page = min(max(page, 0), len(pages) - 1)  # the browser says which page: any number at all
         if trigger.get("type") == PAGE_TITLE:
             title = titles[0].strip() if titles and isinstance(titles[0], str) else ""
             if not title or title == pages[page].title:

@@ -86,9 +86,9 @@ def gallery_items(dash_duo: Any) -> list[dict[str, Any]]:
     until it has loaded)."""
     script = """
         return Array.from(document.querySelectorAll(arguments[0] + ' .dash-options-list-option')).map(o => {
-            const img = o.querySelector('img'), text = s => (o.querySelector('.caption ' + s) || {}).textContent;
-            return {label: text('.label'), prediction: text('.prediction'),
-                    width: img && img.complete ? img.naturalWidth : 0};
+            const img = o.querySelector('img'), caption = o.querySelector('.caption');
+            const [label, prediction] = caption ? caption.textContent.split(' \u2192 ') : [];
+            return {label, prediction, width: img && img.complete ? img.naturalWidth : 0};
         });"""
     return dash_duo.driver.execute_script(script, GALLERY)
 

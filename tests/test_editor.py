@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from callback_requests import key_of, outputs_of
 from helpers import toy_frame
 
-from symphony_dash import editor, props_form
+from symphony_dash import create_app, editor, props_form
 from symphony_dash.components.histogram import HistogramProps
 from symphony_dash.components.markdown import MarkdownProps
 from symphony_dash.components.summary import SummaryProps
@@ -227,3 +228,34 @@ def test_a_layout_not_from_a_file_cannot_be_saved_but_downloaded() -> None:
     lay = load_layout(layout=raw, data=Dataset(toy_frame(), id_column="id"))
     result = editor._save(lay, editor.start(lay), as_new=False)
     assert result["tone"] == "warning" and result["message"].startswith("This layout was not loaded from a file")
+
+
+def test_forged_editor_requests_change_nothing(lay: LoadedLayout) -> None:
+    """The editor's stores come from the browser: a forged page or layout is ignored, never a server error."""
+    app = create_app([lay.path])
+    client = app.server.test_client()
+    act = next(
+        d
+        for d in client.get("/_dash-dependencies").get_json()
+        if any(i["id"].startswith('{"index":["ALL"],"op":["ALL"],"type":"symphony-edit"}') for i in d["inputs"])
+    )
+    outputs = [{"id": ident, "property": prop} for ident, prop in outputs_of(act["output"])]
+    button = {"index": 0, "op": "page-add", "type": "symphony-edit"}
+    drafts = {lay.slug: editor.start(lay)}
+    for where in ({"slug": lay.slug, "page": 99}, {"slug": ["x"], "page": 0}, {"slug": lay.slug, "page": "0"}, 7):
+        body = {
+            "output": act["output"],
+            "outputs": outputs,
+            "inputs": [[{"id": button, "property": "n_clicks", "value": 1}], [], []],
+            "changedPropIds": [f"{key_of(button)}.n_clicks"],
+            "state": [
+                {"id": "symphony-editor-drafts", "property": "data", "value": drafts},
+                [{"id": {"index": 0, "type": "symphony-edit-where"}, "property": "data", "value": where}],
+                {"id": "symphony-url", "property": "pathname", "value": f"/{lay.slug}"},
+            ],
+        }
+        answer = client.post("/_dash-update-component", json=body)
+        assert answer.status_code in (200, 204), (where, answer.status_code, answer.get_data(as_text=True)[:300])
+        if where == {"slug": lay.slug, "page": 99}:  # a page past the end is the last page: the action still works
+            pages = answer.get_json()["response"]["symphony-editor-drafts"]["data"][lay.slug]["pages"]
+            assert [p["title"] for p in pages] == ["One", "Two", "Page 3"]
