@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -69,22 +69,7 @@ MAX_PARTS = 8
 # The ops an 'all' clause may combine: one column each, so the parts need no nesting.
 PART_OPS = ("eq", "in", "range", "is_null")
 # What 'any' and 'not' may combine: every typed predicate (a lasso and picked ids are drawn, never typed).
-COMBINED_OPS = (
-    "eq",
-    "in",
-    "not_in",
-    "range",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "is_null",
-    "contains",
-    "pairs",
-    "all",
-    "any",
-    "not",
-)
+COMBINED_OPS = tuple(op for op in get_args(Op) if op not in ("polygon", "ids"))
 # Bounds of one 'any' or 'not' clause, which a browser may send: how deep it nests and how many clauses it holds.
 MAX_DEPTH = 4
 MAX_NODES = 64
