@@ -398,6 +398,15 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
         entry = drafts.get(lay.slug) if isinstance(drafts, dict) else None
         return lay, entry if isinstance(entry, dict) else {}, page
 
+    def valid(drafts: Any, where: Any) -> tuple[LoadedLayout, dict[str, Any], int, LoadedLayout]:
+        """:func:`current`, and the draft drawn; an invalid draft changes nothing (the bar lists its problems, and
+        Discard is the way out)."""
+        lay, entry, page = current(drafts, where)
+        shown, problems = draft_view(lay, entry)
+        if problems:
+            raise dash.exceptions.PreventUpdate
+        return lay, entry, page, shown
+
     @app.callback(
         Output(DRAFTS, "data", allow_duplicate=True),
         Output("symphony-url", "pathname", allow_duplicate=True),
@@ -410,10 +419,7 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
         prevent_initial_call=True,
     )
     def act(clicks: Any, titles: Any, drops: Any, drafts: Any, where: Any, pathname: Any) -> tuple[Any, Any]:
-        trigger = dash.ctx.triggered_id
-        # A page drawn anew fires this with no click: only a real click (or a typed title) acts.
-        if not isinstance(trigger, dict) or not dash.ctx.triggered or not dash.ctx.triggered[0]["value"]:
-            raise dash.exceptions.PreventUpdate
+        trigger = _clicked()
         drafts = dict(drafts) if isinstance(drafts, dict) else {}
         op = trigger.get("op")
         if op == "edit":  # the only action with no draft yet: the page says which layout
@@ -427,9 +433,7 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
         if op in ("save", "save-as"):
             drafts[lay.slug] = _save(lay, entry, as_new=op == "save-as")
             return drafts, dash.no_update
-        shown, problems = draft_view(lay, entry)
-        if problems:
-            raise dash.exceptions.PreventUpdate  # the bar lists them; Discard is the way out
+        _, _, _, shown = valid(drafts, where)
         pages = shown.layout.pages
         page = min(max(page, 0), len(pages) - 1)  # the browser says which page: any number at all
         if trigger.get("type") == PAGE_TITLE:
@@ -460,15 +464,10 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
         prevent_initial_call=True,
     )
     def open_form(added: Any, settings: Any, cancelled: Any, drafts: Any, where: Any) -> list[Any]:
-        trigger = dash.ctx.triggered_id
-        if not isinstance(trigger, dict) or not dash.ctx.triggered or not dash.ctx.triggered[0]["value"]:
-            raise dash.exceptions.PreventUpdate
+        trigger = _clicked()
         if trigger.get("op") == "cancel":
             return [None]
-        lay, entry, page = current(drafts, where)
-        shown, problems = draft_view(lay, entry)
-        if problems:
-            raise dash.exceptions.PreventUpdate
+        _, _, page, shown = valid(drafts, where)
         target = trigger.get("index") if trigger.get("op") == "settings" else None
         if target is not None and _find(shown.layout.pages, target) is None:
             raise dash.exceptions.PreventUpdate
@@ -485,9 +484,7 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
         type_name = chosen[0] if isinstance(chosen, list) and chosen else None
         if not isinstance(type_name, str) or registry.get(type_name) is None:
             raise dash.exceptions.PreventUpdate
-        lay, entry, _ = current(drafts, where)
-        shown, _ = draft_view(lay, entry)
-        return [_fields(shown, type_name, {})]
+        return [_fields(valid(drafts, where)[3], type_name, {})]
 
     @app.callback(
         Output(DRAFTS, "data", allow_duplicate=True),
@@ -515,12 +512,8 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
         where: Any,
         pathname: Any,
     ) -> tuple[Any, Any, Any]:
-        if not dash.ctx.triggered or not dash.ctx.triggered[0]["value"]:
-            raise dash.exceptions.PreventUpdate
-        lay, entry, _ = current(drafts, where)
-        shown, problems = draft_view(lay, entry)
-        if problems:
-            raise dash.exceptions.PreventUpdate
+        _clicked()
+        lay, entry, _, shown = valid(drafts, where)
         field_ids = [s["id"] for s in dash.ctx.states_list[0]]
         spec_fields = {s["id"]["name"]: s.get("value") for s in dash.ctx.states_list[1]}
         component_id = target[0] if target else None
@@ -544,15 +537,20 @@ def register_editor(app: dash.Dash, loaded: dict[str, Any]) -> None:
         prevent_initial_call=True,
     )
     def download(clicks: Any, drafts: Any, where: Any) -> list[Any]:
-        if not dash.ctx.triggered or not dash.ctx.triggered[0]["value"]:
-            raise dash.exceptions.PreventUpdate
-        lay, entry, _ = current(drafts, where)
-        shown, problems = draft_view(lay, entry)
-        if problems:
-            raise dash.exceptions.PreventUpdate
+        _clicked()
+        lay, _, _, shown = valid(drafts, where)
         text = json.dumps(shown.layout.model_dump(mode="json", exclude_defaults=True), indent=2, ensure_ascii=False)
         name = lay.path.name if lay.path is not None else f"{lay.slug}.json"
         return [dash.no_update, {"content": text + "\n", "filename": name, "type": "application/json"}]
+
+
+def _clicked() -> dict[str, Any]:
+    """The id of the button that fired the callback. A page drawn anew fires the editor's callbacks with no click
+    (an ``n_clicks`` of None): only a real click, or a typed title, acts."""
+    trigger = dash.ctx.triggered_id
+    if not isinstance(trigger, dict) or not dash.ctx.triggered or not dash.ctx.triggered[0]["value"]:
+        raise dash.exceptions.PreventUpdate
+    return trigger
 
 
 def _apply_settings(
