@@ -1,4 +1,5 @@
-"""Writing files so that a reader never sees half of one: write beside the target, then rename onto it."""
+"""Writing files so that a reader never sees half of one (write beside the target, then rename onto it), and telling
+cheaply whether a file changed."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import contextlib
 import os
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+__all__ = ["FileStamp", "atomic_write"]
 
 
 @contextlib.contextmanager
@@ -31,3 +33,24 @@ def atomic_write(path: Path) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             os.unlink(partial)
         raise
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What a file looked like (its modification time and size): one ``stat`` tells whether it changed since."""
+
+    path: Path
+    mtime_ns: int
+    size: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileStamp | None:
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        return cls(path, info.st_mtime_ns, info.st_size)
+
+    def changed(self) -> bool:
+        now = FileStamp.of(self.path)
+        return now is None or (now.mtime_ns, now.size) != (self.mtime_ns, self.size)

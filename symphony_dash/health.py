@@ -13,7 +13,6 @@ several workers roll them, to serve the new data.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import flask
 from dash import Input, Output, html
 
 from .dataset import Dataset
+from .files import FileStamp
 from .layout import LoadedLayout
 from .media import path_parts
 
@@ -30,27 +30,6 @@ __all__ = ["HEALTH_PATH", "NOTICE_ID", "register"]
 
 HEALTH_PATH = "/_symphony/health"
 NOTICE_ID = "symphony-data-notice"
-
-
-@dataclass(frozen=True)
-class _Stamp:
-    """What a data file looked like when it was loaded."""
-
-    path: Path
-    mtime_ns: int
-    size: int
-
-    @classmethod
-    def of(cls, path: Path) -> _Stamp | None:
-        try:
-            info = path.stat()
-        except OSError:
-            return None
-        return cls(path, info.st_mtime_ns, info.st_size)
-
-    def changed(self) -> bool:
-        now = _Stamp.of(self.path)
-        return now is None or (now.mtime_ns, now.size) != (self.mtime_ns, self.size)
 
 
 def register(app: dash.Dash, loaded: dict[str, Any], data: Dataset | str | Path | None = None) -> None:
@@ -62,7 +41,7 @@ def register(app: dash.Dash, loaded: dict[str, Any], data: Dataset | str | Path 
     stamps = {
         slug: stamp
         for slug, lay in loaded.items()
-        if isinstance(lay, LoadedLayout) and (file := _data_file(lay, data)) and (stamp := _Stamp.of(file))
+        if isinstance(lay, LoadedLayout) and (file := _data_file(lay, data)) and (stamp := FileStamp.of(file))
     }
 
     def changed() -> list[str]:

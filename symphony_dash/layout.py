@@ -20,6 +20,7 @@ from . import registry
 from .component import Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
+from .files import FileStamp
 from .state import Clause, ClauseError, State, json_path
 
 __all__ = [
@@ -100,6 +101,8 @@ class LoadedLayout:
     """A validated layout with its dataset and engine, ready to serve.
 
     ``version`` is the SHA-256 of the file's bytes as loaded: a save refuses to overwrite a file changed since.
+    ``stamp`` is the file's modification time and size when last read, so that :meth:`refresh` reads it only when
+    it may have changed.
     """
 
     slug: str
@@ -109,6 +112,7 @@ class LoadedLayout:
     engine: Engine
     instances: dict[str, tuple[Component, ComponentSpec]] = field(default_factory=dict)
     version: str | None = None
+    stamp: FileStamp | None = None
 
     def initial_state(self) -> dict[str, Any]:
         return State(layout=self.slug, filter=self.layout.filter).model_dump(mode="json")
@@ -126,25 +130,29 @@ class LoadedLayout:
         A layout saved by another worker process, or edited by hand, is served from the next page drawn. A changed
         file with problems is not used (the layout stays as it was) and its problems are returned.
         """
-        if self.path is None:
-            return []
+        if self.path is None or (self.stamp is not None and not self.stamp.changed()):
+            return []  # a page is drawn often; a stat says whether the file may have changed
+        stamp = FileStamp.of(self.path)
         try:
             data = self.path.read_bytes()
         except OSError:  # deleted or unreadable for a moment: keep serving what was loaded
             return []
-        if hashlib.sha256(data).hexdigest() == self.version:
+        if hashlib.sha256(data).hexdigest() == self.version:  # touched, or saved by this app: the same layout
+            self.stamp = stamp
             return []
         try:
             fresh = load_layout(self.path, data=self.dataset)
         except LayoutError as exc:
             return exc.errors
-        self.layout, self.instances, self.version = fresh.layout, fresh.instances, fresh.version
+        self.layout, self.instances, self.version, self.stamp = fresh.layout, fresh.instances, fresh.version, stamp
         return []
 
     def with_dataset(self, dataset: Dataset) -> LoadedLayout:
         """A copy serving ``dataset`` (this one's columns and more), with its own engine and component instances."""
         instances = {key: (type(c)(key, c.props, dataset), spec) for key, (c, spec) in self.instances.items()}
-        return LoadedLayout(self.slug, self.path, self.layout, dataset, Engine(dataset), instances, self.version)
+        return LoadedLayout(
+            self.slug, self.path, self.layout, dataset, Engine(dataset), instances, self.version, self.stamp
+        )
 
 
 def slug_of(path: Path) -> str:
@@ -164,8 +172,9 @@ def load_layout(
     Raises :class:`LayoutError` naming the file, the JSON path and the rule of every problem found.
     """
     file = str(path) if path is not None else "<layout>"
-    version = None
+    version = stamp = None
     if layout is None:
+        stamp = FileStamp.of(Path(file))  # before the read: a change while it is read is seen at the next refresh
         raw, version = _read_json(Path(file), file)
     else:
         raw = layout.model_dump(mode="json") if isinstance(layout, Layout) else layout
@@ -185,7 +194,7 @@ def load_layout(
     slug = slug_of(Path(file)) if path is not None else re.sub(r"[^a-z0-9]+", "-", model.title.lower()).strip("-")
     slug = slug or "layout"
     loaded = LoadedLayout(
-        slug, Path(file) if path is not None else None, model, dataset, Engine(dataset), version=version
+        slug, Path(file) if path is not None else None, model, dataset, Engine(dataset), version=version, stamp=stamp
     )
     errors = _check_against_data(loaded)
     if errors:
