@@ -3,10 +3,14 @@ shows, build small datasets."""
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from itertools import pairwise
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -59,6 +63,17 @@ def toy_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
             "text": [f"sample {i} of class {v}" for i, v in enumerate(label)],
         }
     )
+
+
+def toy_layout_file(raw: dict[str, Any], frame: pd.DataFrame, prefix: str) -> Path:
+    """``raw`` written as ``toy.json`` beside ``frame`` as ``toy.csv``, in a folder of the module's own (a module
+    builds its app once; pytest's tmp_path is per test), removed when the tests end. Returns the layout's path."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    frame.to_csv(folder / "toy.csv", index=False)
+    layout = folder / "toy.json"
+    layout.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
+    return layout
 
 
 def retry_stale(action: Callable[[], T], attempts: int = 8) -> T:

@@ -3,14 +3,10 @@ boxes, rename a page, save; a restarted app shows the saved layout; a change on 
 
 from __future__ import annotations
 
-import atexit
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 from dash.testing.wait import until
-from helpers import click_bar, css, filtered_bars, plot_traces, settle, toy_frame, wait_count
+from helpers import click_bar, css, filtered_bars, plot_traces, settle, toy_frame, toy_layout_file, wait_count
 from selenium.webdriver.common.keys import Keys
 
 from symphony_dash import create_app
@@ -31,11 +27,8 @@ RAW = {
         }
     ],
 }
-TMP = Path(tempfile.mkdtemp(prefix="symphony-editor-"))
-atexit.register(shutil.rmtree, TMP, ignore_errors=True)
-FRAME.to_csv(TMP / "toy.csv", index=False)
-LAYOUT = TMP / "toy.json"
-LAYOUT.write_text(json.dumps(RAW, indent=2) + "\n", encoding="utf-8")
+LAYOUT = toy_layout_file(RAW, FRAME, "symphony-editor-")
+TMP = LAYOUT.parent
 APP = create_app(LAYOUT)
 READ_ONLY = create_app(LAYOUT, read_only=True)
 

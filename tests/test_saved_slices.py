@@ -3,15 +3,11 @@ the file on disk behind the app's back is never overwritten; a restarted app lis
 
 from __future__ import annotations
 
-import atexit
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 from dash.testing.wait import until
-from helpers import central_filter, chip_texts, click_bar, settle, toy_frame, wait_count
+from helpers import central_filter, chip_texts, click_bar, settle, toy_frame, toy_layout_file, wait_count
 from selenium.webdriver.common.keys import Keys
 
 from symphony_dash import create_app
@@ -33,12 +29,8 @@ RAW = {
         }
     ],
 }
-# A file of its own, module-wide (one app per module; tmp_path is per test): removed when the tests end.
-TMP = Path(tempfile.mkdtemp(prefix="symphony-saved-slices-"))
-atexit.register(shutil.rmtree, TMP, ignore_errors=True)
-FRAME.to_csv(TMP / "toy.csv", index=False)
-LAYOUT = TMP / "toy.json"
-LAYOUT.write_text(json.dumps(RAW, indent=2) + "\n", encoding="utf-8")
+LAYOUT = toy_layout_file(RAW, FRAME, "symphony-saved-slices-")
+TMP = LAYOUT.parent
 APP = create_app(LAYOUT)
 READ_ONLY = create_app([RAW | {"data": {**RAW["data"], "source": str(TMP / "toy.csv")}}], read_only=True)
 
