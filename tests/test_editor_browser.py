@@ -134,11 +134,14 @@ def test_edt001_add_configure_move_remove_rename_save_and_restart(dash_duo) -> N
     until(lambda: box_order(dash_duo) == ["box-label", "box-histogram-1"], timeout=5)
     assert dash_duo.find_elements(".symphony-edit-tools[draggable='true'] .symphony-edit-grip")
 
-    # Rename the page; add a second one.
+    # Rename the page; add a second one. Typed once the page is drawn again: a redraw while typing makes a new field.
+    settle(dash_duo)
     dash_duo.driver.execute_script("window.scrollTo(0, 0);")
     title = dash_duo.find_element(".symphony-edit-page-title input")
     title.send_keys(Keys.CONTROL, "a")
-    title.send_keys(Keys.BACKSPACE, "Confidence check", Keys.ENTER)
+    title.send_keys(Keys.BACKSPACE, "Confidence check")
+    until(lambda: title.get_attribute("value") == "Confidence check", timeout=5)
+    title.send_keys(Keys.ENTER)
     dash_duo.wait_for_text_to_equal(".symphony-tab.active", "Confidence check")
     act(dash_duo, "page-add")
     dash_duo.wait_for_text_to_equal(".symphony-tab.active", "Page 2")
