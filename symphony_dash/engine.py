@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from . import brush as brushing
+from .brush import BrushCube, BrushIndex, RestOfFilter
 from .dataset import Dataset, DatasetError
 from .state import Clause, ClauseError
 
@@ -36,6 +39,17 @@ LASSO_GRIDS = ((2_000_000, 256), (20_000_000, 1024))
 _INSIDE, _EDGE = 1, 2
 
 
+@dataclass(frozen=True)
+class Brush:
+    """A range clause being moved by a brush, and the rest of its filter."""
+
+    column: str
+    low: float
+    high: float
+    rest: list[Clause]
+    rest_key: tuple[str, ...]
+
+
 class Engine:
     """Answers view requests over one :class:`Dataset` with polars, in process."""
 
@@ -46,12 +60,95 @@ class Engine:
         self._totals: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._extents: dict[str, tuple[float, float]] = {}
         self._codes: dict[tuple[str, int | None], Any] = {}
+        self._brushes: OrderedDict[tuple[Any, ...], tuple[str, bool]] = OrderedDict()
+        self._brush_indexes: dict[str, BrushIndex] = {}
+        self._cubes: OrderedDict[tuple[Any, ...], BrushCube | RestOfFilter] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
     def where(self, clauses: Sequence[Clause] = ()) -> Query:
         """The rows that pass every clause."""
+        brush = self._moving_brush(clauses)
+        if brush is not None:
+            return Query(self, None, brush=brush, clauses=clauses)
         return Query(self, self.mask(clauses))
+
+    def _moving_brush(self, clauses: Sequence[Clause]) -> Brush | None:
+        """The range clause among ``clauses`` that a brush is moving: one whose value changed while the rest of the
+        filter stayed the same. Its views are then counted from brush cubes (:mod:`symphony_dash.brush`)."""
+        for c in clauses:
+            if c.op != "range" or not isinstance(c.column, str) or c.column not in self.dataset.frame.columns:
+                continue
+            if self.dataset.frame[c.column].dtype != pl.Float64:
+                continue  # other types compare by other rules (a float32 column in float32, dates in their zone)
+            self.check(c)
+            low, high = (float(v) for v in c.value)  # type: ignore[union-attr]  # checked: two numbers
+            rest = [o for o in clauses if o is not c]
+            rest_key = tuple(sorted(o.key() for o in rest))
+            key = (rest_key, c.column)
+            with self._lock:
+                last, moving = self._brushes.get(key, (None, False))
+                moving = moving or (last is not None and last != c.key())
+                self._brushes[key] = (c.key(), moving)
+                self._brushes.move_to_end(key)
+                while len(self._brushes) > self._cache_size:
+                    self._brushes.popitem(last=False)
+            if moving and np.isfinite([low, high]).all():
+                return Brush(c.column, low, high, rest, rest_key)
+        return None
+
+    def brushed_counts(self, brush: Brush, codes: np.ndarray, size: int) -> np.ndarray | None:
+        """Counts per code of the rows the brush and the rest of its filter keep, from the brush's cube for these
+        codes (made on first use); ``None`` when a cube does not fit (too many codes, or not the engine's codes)."""
+        if size * (brushing.BINS + 1) > brushing.MAX_CELLS or not self._owns(codes):
+            return None
+        key = (brush.rest_key, brush.column, id(codes), size)
+        with self._lock:
+            cube = self._cubes.get(key)
+            if isinstance(cube, BrushCube) and cube.codes is codes:
+                self._cubes.move_to_end(key)
+                return cube.counts(brush.low, brush.high)
+        cube = BrushCube(self._brush_index(brush.column), self._rest_of(brush), codes, size)
+        with self._lock:
+            self._cubes[key] = cube  # holds the codes, so their id is not reused while it lives
+            while len(self._cubes) > self._cache_size:
+                self._cubes.popitem(last=False)
+        return cube.counts(brush.low, brush.high)
+
+    def _rest_of(self, brush: Brush) -> RestOfFilter:
+        key = (brush.rest_key, brush.column, "rest")
+        with self._lock:
+            rest = self._cubes.get(key)
+        if not isinstance(rest, RestOfFilter):
+            mask = self.mask(brush.rest)
+            rest = RestOfFilter(self._brush_index(brush.column), mask, None if mask is None else self.rows(mask))
+            with self._lock:
+                self._cubes[key] = rest
+        return rest
+
+    def _brush_index(self, column: str) -> BrushIndex:
+        with self._lock:
+            index = self._brush_indexes.get(column)
+        if index is None:
+            index = BrushIndex(self.dataset.frame[column].fill_null(float("nan")).to_numpy())
+            with self._lock:
+                self._brush_indexes[column] = index
+        return index
+
+    def zero_codes(self) -> np.ndarray:
+        """Code 0 for every row: counting them counts rows, so a brushed count comes from a cube like a view's."""
+        key = ("\x00zero", None)
+        with self._lock:
+            if key in self._codes:
+                return self._codes[key]  # type: ignore[return-value]
+        codes = np.zeros(len(self.dataset), dtype=np.int8)
+        with self._lock:
+            return self._codes.setdefault(key, codes)  # type: ignore[return-value]
+
+    def _owns(self, codes: np.ndarray) -> bool:
+        """Whether ``codes`` is one of the engine's cached code arrays (whose id stays theirs while it is kept)."""
+        with self._lock:
+            return any(codes is (v[0] if isinstance(v, tuple) else v) for v in self._codes.values())
 
     @property
     def all(self) -> Query:
@@ -121,10 +218,9 @@ class Engine:
             hit = self._totals.get(key)
             if hit is not None and hit[0] is codes:
                 return hit[1]
-            # Only the engine's own code arrays: a view's one-off combination (a crosstab's) would pile up.
-            owned = any(codes is (v[0] if isinstance(v, tuple) else v) for v in self._codes.values())
         counts = np.bincount(codes, minlength=size + 1)[:size]
-        if owned:
+        # Only the engine's own code arrays: a view's one-off combination would pile up.
+        if self._owns(codes):
             counts.flags.writeable = False
             with self._lock:
                 self._totals[key] = (codes, counts)  # the codes are held, so their id is not reused
@@ -231,10 +327,21 @@ class Engine:
 class Query:
     """The view requests over the rows of one filter. Made by :meth:`Engine.where`."""
 
-    def __init__(self, engine: Engine, mask: np.ndarray | None) -> None:
+    def __init__(
+        self, engine: Engine, mask: np.ndarray | None, brush: Brush | None = None, clauses: Sequence[Clause] = ()
+    ) -> None:
         self.engine = engine
         self.dataset = engine.dataset
-        self._mask = mask
+        self._brush = brush
+        self._clauses = clauses
+        self._known_mask = mask
+
+    @property
+    def _mask(self) -> np.ndarray | None:
+        """The row mask; under a moving brush made only when a view needs rows, not counts."""
+        if self._brush is not None and self._known_mask is None:
+            self._known_mask = self.engine.mask(self._clauses)
+        return self._known_mask
 
     def frame(self, columns: Sequence[str] | None = None) -> pl.DataFrame:
         """The filtered rows as a polars frame (only the named columns): for small data and custom views."""
@@ -245,6 +352,8 @@ class Query:
 
     def count(self) -> int:
         """How many rows pass the filter."""
+        if self._brush is not None:
+            return int(self._bincount(self.engine.zero_codes(), 1)[0])
         return len(self.dataset) if self._mask is None else int(np.count_nonzero(self._mask))
 
     def histogram(self, column: str, bins: int = 30) -> tuple[np.ndarray, np.ndarray]:
@@ -297,15 +406,48 @@ class Query:
         counts = self._bincount(pairs, (rows + 1) * width)
         return levels, by_values, counts.reshape(rows + 1, width)
 
+    def group_counts(self, columns: Sequence[str], name: str = "count") -> pl.DataFrame:
+        """Counts per combination of values of a few columns (``columns``..., ``name``), only those that occur; a
+        missing value is ``None``. One count over the columns' combined codes, or a polars group-by when there are
+        too many combinations to count that way."""
+        for column in columns:
+            self.dataset.column(column)
+        found = [self.engine.levels(column) for column in columns]
+        cells = int(np.prod([len(f[1]) + 1 for f in found if f is not None], dtype=np.float64))
+        if not columns or any(f is None for f in found) or cells > MAX_LEVELS:
+            return (
+                self.frame(list(columns))
+                .group_by(list(columns))
+                .len(name=name)
+                .with_columns(pl.col(name).cast(pl.Int64))
+            )
+        codes, values = found[0]  # type: ignore[misc]
+        key, width = f"groups\x00{columns[0]}", len(values) + 1
+        for column, (more, more_values) in zip(columns[1:], found[1:], strict=True):  # type: ignore[misc]
+            key += f"\x00{column}"
+            codes = self.engine.pair(key, codes, more, len(more_values) + 1)
+            width *= len(more_values) + 1
+        counts = self._bincount(codes, width)
+        present = np.flatnonzero(counts)
+        out, rest = {}, present
+        for column, (_, values) in zip(reversed(columns), reversed(found), strict=True):  # type: ignore[misc]
+            out[column] = pl.concat([values, pl.Series([None], dtype=values.dtype)])[rest % (len(values) + 1)]
+            rest = rest // (len(values) + 1)
+        return pl.DataFrame({c: out[c] for c in columns}).with_columns(pl.Series(name, counts[present], dtype=pl.Int64))
+
     def _bincount(self, codes: np.ndarray, size: int) -> np.ndarray:
         """Counts per code of the rows that pass the filter: one pass over a small integer array."""
+        if self._brush is not None:
+            counts = self.engine.brushed_counts(self._brush, codes, size)
+            if counts is not None:
+                return counts
         if self._mask is None:
             return self.engine.counts(codes, size)
         return np.bincount(codes.take(self.engine.rows(self._mask)), minlength=size + 1)[:size]
 
     def confusion(self, label: str, prediction: str) -> pl.DataFrame:
         """Counts per (``label``, ``prediction``) pair."""
-        return self.frame([label, prediction]).group_by([label, prediction]).len(name="count")
+        return self.group_counts([label, prediction])
 
     def bins2d(self, x: str, y: str, size: int = 256) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Counts of ``(x, y)`` on a ``size`` x ``size`` grid as ``(counts, y_edges, x_edges)``: rows are y.
@@ -450,24 +592,27 @@ def _cell_states(poly: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> 
 def _inside_by_band(
     xs: np.ndarray, ys: np.ndarray, band: np.ndarray, poly: np.ndarray, y_edges: np.ndarray
 ) -> np.ndarray:
-    """The even-odd test of points, each against only the polygon's edges that reach its band (grid row) of y."""
+    """The even-odd test of points, edge by edge against only the points in the bands (grid rows) of y it reaches.
+
+    The points are sorted by band once (a radix sort of small integers), so each edge tests one contiguous run of
+    them and flips their parity there: the work is the points times the edges that reach them, not times every edge.
+    """
     (xi, yi), (xj, yj) = poly.T, np.roll(poly, 1, axis=0).T
     dy, bands = y_edges[1] - y_edges[0], len(y_edges) - 1
     first = np.clip(np.floor((np.minimum(yi, yj) - y_edges[0]) / dy), 0, bands - 1).astype(np.int64)
     last = np.clip(np.floor((np.maximum(yi, yj) - y_edges[0]) / dy), 0, bands - 1).astype(np.int64)
-    out = np.zeros(xs.size, dtype=bool)
-    order = np.argsort(band, kind="stable")
-    starts = np.searchsorted(band[order], np.arange(bands + 1))
-    for b in np.unique(band):
-        if b >= bands:
-            continue  # a missing y: outside
-        rows = order[starts[b] : starts[b + 1]]
-        near = np.flatnonzero((first <= b) & (last >= b))
-        px, py = xs[rows, None], ys[rows, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            crosses = (yi[near] > py) != (yj[near] > py)
-            left = px < (xj[near] - xi[near]) * (py - yi[near]) / (yj[near] - yi[near]) + xi[near]
-        out[rows] = np.count_nonzero(crosses & left, axis=1) % 2 == 1
+    order = np.argsort(band.astype(np.int16 if bands < 2**15 else np.int32), kind="stable")
+    starts = np.searchsorted(band[order], np.arange(bands + 2))  # a missing y is in band ``bands``: never reached
+    px, py = xs[order], ys[order]
+    parity = np.zeros(xs.size, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for e in np.flatnonzero(yi != yj):  # a level edge is never crossed by a level ray
+            run = slice(starts[first[e]], starts[last[e] + 1])
+            y = py[run]
+            crosses = (yi[e] > y) != (yj[e] > y)
+            parity[run] ^= crosses & (px[run] < (xj[e] - xi[e]) * (y - yi[e]) / (yj[e] - yi[e]) + xi[e])
+    out = np.empty(xs.size, dtype=bool)
+    out[order] = parity
     return out
 
 

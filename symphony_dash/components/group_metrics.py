@@ -96,17 +96,19 @@ def metrics_by_group(frame: pl.DataFrame, label: str, prediction: str, groups: S
     return table.rename({f"_g{i}": g for i, g in enumerate(groups)}).drop("_all", strict=False)
 
 
-def _metrics(frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str]) -> pl.DataFrame:
+def _metrics(
+    frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str], weight: str | None = None
+) -> pl.DataFrame:
     """:func:`metrics_by_group` with the group columns named ``_g0``, ``_g1``: no name can collide with a metric's."""
-    return _summarise(_per_class(frame, label, prediction, groups), _keys(groups))
+    return _summarise(_per_class(frame, label, prediction, groups, weight), _keys(groups))
 
 
 def _metrics_and_overall(
-    frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str]
+    frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str], weight: str | None = None
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The metrics per group and over all rows, from one pass: the overall counts per class are the groups' sums."""
     keys = _keys(groups)
-    per_class = _per_class(frame, label, prediction, groups)
+    per_class = _per_class(frame, label, prediction, groups, weight)
     everything = per_class.group_by("_class").agg(pl.col("hits", "support", "predicted").sum())
     overall = _summarise(everything.with_columns(_all=pl.lit(ALL)), ["_all"])
     if overall.is_empty():
@@ -118,18 +120,22 @@ def _keys(groups: Sequence[str]) -> list[str]:
     return [f"_g{i}" for i in range(len(groups))] or ["_all"]
 
 
-def _per_class(frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str]) -> pl.DataFrame:
-    """Per (group, class): ``hits`` (right), ``support`` (rows of the class) and ``predicted`` (rows predicted so)."""
+def _per_class(
+    frame: pl.DataFrame, label: str, prediction: str, groups: Sequence[str], weight: str | None = None
+) -> pl.DataFrame:
+    """Per (group, class): ``hits`` (right), ``support`` (rows of the class) and ``predicted`` (rows predicted so).
+
+    ``weight`` names a column of how many rows each row stands for (counts per combination, from the engine)."""
     keys = _keys(groups)
     rows = frame.select(
         *([pl.col(c).alias(k) for c, k in zip(groups, keys, strict=True)] if groups else [pl.lit(ALL).alias("_all")]),
         *_as_one_type(frame, label, prediction),
+        (pl.col(weight) if weight else pl.lit(1)).cast(pl.Int64).alias("_n"),
     ).drop_nulls(["_y", "_p"])
     # Each class counted once as a label (support, hits) and once as a prediction; summed per (group, class).
-    as_label = rows.group_by([*keys, "_y"]).agg(
-        hits=(pl.col("_y") == pl.col("_p")).sum().cast(pl.Int64), support=pl.len().cast(pl.Int64)
-    )
-    as_prediction = rows.group_by([*keys, "_p"]).agg(predicted=pl.len().cast(pl.Int64))
+    n = pl.col("_n")
+    as_label = rows.group_by([*keys, "_y"]).agg(hits=n.filter(pl.col("_y") == pl.col("_p")).sum(), support=n.sum())
+    as_prediction = rows.group_by([*keys, "_p"]).agg(predicted=n.sum())
     zero = pl.lit(0, dtype=pl.Int64)
     return (
         pl.concat(
@@ -169,6 +175,14 @@ def _summarise(per_class: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
         .sort(keys, nulls_last=True)
     )
     return per_group.select(*keys, "count", *METRICS)
+
+
+def _weight(columns: Sequence[str]) -> str:
+    """A name for the counts beside ``columns`` that is none of them."""
+    name = "_rows"
+    while name in columns:
+        name = "_" + name
+    return name
 
 
 def _as_one_type(frame: pl.DataFrame, label: str, prediction: str) -> list[pl.Expr]:
@@ -224,9 +238,10 @@ class GroupMetrics(Component):
         p = self.props
         label, prediction = self.resolve("label", "label"), self.resolve("prediction", "prediction")
         groups = self.groups(view)
-        frame = view.data.frame(list(dict.fromkeys([label, prediction, *groups])))
+        columns = list(dict.fromkeys([label, prediction, *groups]))
+        counted = view.data.group_counts(columns, name=_weight(columns))
         slices = self.comparing_slices(view)
-        table, overall = _metrics_and_overall(frame, label, prediction, [] if slices else groups)
+        table, overall = _metrics_and_overall(counted, label, prediction, [] if slices else groups, _weight(columns))
         if slices:
             table, groups = self._slice_table(view, label, prediction), ["saved slice"]
             if table is None:
@@ -248,8 +263,9 @@ class GroupMetrics(Component):
             return None
         tables = []
         for saved in self.saved_slices:
-            frame = view.where(*saved.filter).frame([label, prediction])
-            tables.append(_metrics(frame, label, prediction, []).with_columns(_g0=pl.lit(saved.name)))
+            counted = view.where(*saved.filter).group_counts([label, prediction], name=_weight([label, prediction]))
+            tables.append(_metrics(counted, label, prediction, [], _weight([label, prediction])))
+            tables[-1] = tables[-1].with_columns(_g0=pl.lit(saved.name))
         return pl.concat(tables).select("_g0", "count", *METRICS).filter(pl.col("count") > 0)
 
     def _slice_clause(self, name: Any) -> Clause | None:

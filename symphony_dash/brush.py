@@ -1,0 +1,89 @@
+"""Brushing at any size: counts under a moving range, from counts prepared when the brush starts to move.
+
+A brush dragged across a histogram or a scatter changes one ``range`` clause many times while the rest of the filter
+stays put. As in Falcon and Mosaic, the engine then stops filtering the table again for every position. Once per
+brushed column it cuts the column into about a thousand bins of equal row counts (:class:`BrushIndex`). Once per
+brush and view it counts, for every such bin, the view's codes among the rows the rest of the filter keeps, summed
+bin by bin (:class:`BrushCube`). The counts for any range are then two rows of that table, plus an exact test of the
+rows in the two bins the range's ends fall in. The answer is exact, not a pixel-rounded one, and costs about a
+thousandth of a pass over the table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["BrushCube", "BrushIndex", "RestOfFilter"]
+
+BINS = 1024
+# A view with more codes than this (a scatter's 2-D grid) is counted from the mask as usual: its table would be big.
+MAX_CELLS = 1 << 22
+
+
+class BrushIndex:
+    """One numeric column cut into bins of about equal row counts, with the rows sorted by bin.
+
+    A value's bin is the number of cut points at or below it, so the bins keep the values' order: every row of a bin
+    strictly between the bins of a range's two ends is inside the range. Missing values are in a bin of their own,
+    after the others, which no range reaches.
+    """
+
+    def __init__(self, values: np.ndarray, bins: int = BINS, seed: int = 0) -> None:
+        self.values = values  # float64, NaN for missing
+        present = values[~np.isnan(values)]
+        # Cut points from a sample: the bins need only be about equal, and sorting a sample is quick at any size.
+        if present.size > 200_000:
+            present = np.random.default_rng(seed).choice(present, 200_000, replace=False)
+        self.cuts = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1])) if present.size else present
+        self.missing = self.cuts.size + 1
+        codes = np.searchsorted(self.cuts, values, side="right").astype(np.int16 if self.missing < 2**15 else np.int32)
+        codes[np.isnan(values)] = self.missing
+        self.codes = codes
+        self.order = np.argsort(codes, kind="stable")  # a radix sort of small integers
+        self.starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=self.missing + 1))])
+
+    def bin_of(self, value: float) -> int:
+        return int(np.searchsorted(self.cuts, value, side="right"))
+
+    def rows_in(self, b: int) -> np.ndarray:
+        """The table positions of the rows in bin ``b``."""
+        return self.order[self.starts[b] : self.starts[b + 1]]
+
+
+class RestOfFilter:
+    """The rows the rest of a brush's filter keeps, and their bins of the brushed column: shared by its cubes."""
+
+    def __init__(self, index: BrushIndex, mask: np.ndarray | None, rows: np.ndarray | None) -> None:
+        self.mask, self.rows = mask, rows
+        # Wide enough for ``bin * width + code`` of any cube (MAX_CELLS), in half the bytes of int64.
+        self.bins = (index.codes if rows is None else index.codes.take(rows)).astype(np.int32)
+
+
+class BrushCube:
+    """Counts of one view's codes per bin of the brushed column, over the rows the rest of the filter keeps, summed
+    from the first bin on (``cum[b]``: the rows in bins before ``b``)."""
+
+    def __init__(self, index: BrushIndex, rest: RestOfFilter, codes: np.ndarray, size: int) -> None:
+        self.index, self.rest, self.codes, self.size = index, rest.mask, codes, size
+        width = size + 1  # code ``size`` marks a missing value in the view's column: counted, then dropped
+        viewed = codes if rest.rows is None else codes.take(rest.rows)
+        cube = np.bincount(rest.bins * width + viewed, minlength=(index.missing + 1) * width)
+        cube = cube.reshape(index.missing + 1, width)[: index.missing, :size]  # no range reaches the missing bin
+        self.cum = np.zeros((index.missing + 1, size), dtype=np.int64)
+        np.cumsum(cube, axis=0, out=self.cum[1:])
+
+    def counts(self, low: float, high: float) -> np.ndarray:
+        """The view's counts over the rows with ``low <= value <= high`` that the rest of the filter keeps."""
+        index = self.index
+        if not low <= high:
+            return np.zeros(self.size, dtype=np.int64)
+        first, last = index.bin_of(low), index.bin_of(high)
+        counts = self.cum[last] - self.cum[first + 1] if last > first + 1 else np.zeros(self.size, dtype=np.int64)
+        for b in {first, last}:  # the ends: row by row
+            rows = index.rows_in(b)
+            if self.rest is not None:
+                rows = rows[self.rest[rows]]
+            values = index.values[rows]
+            rows = rows[(values >= low) & (values <= high)]
+            counts = counts + np.bincount(self.codes.take(rows), minlength=self.size + 1)[: self.size]
+        return counts

@@ -1,0 +1,75 @@
+"""A moving brush is counted from cubes prepared when it starts to move: the same answers as filtering the table."""
+
+import numpy as np
+import polars as pl
+import pytest
+from helpers import toy_frame
+
+from symphony_dash.brush import BrushIndex
+from symphony_dash.dataset import Dataset
+from symphony_dash.engine import Engine, Query
+from symphony_dash.state import between, isin
+
+
+def frame_with_edges(n: int = 6000) -> pl.DataFrame:
+    """The toy table, with ties, missing values and NaN in the brushed column, and a heavy value at 1.0."""
+    frame = pl.from_pandas(toy_frame(n, seed=3))
+    rng = np.random.default_rng(5)
+    score = np.round(rng.beta(5, 1.5, n), 3)  # rounded: many ties, some exactly on a brush's ends
+    score[rng.random(n) < 0.1] = 1.0
+    score[rng.random(n) < 0.03] = np.nan
+    missing = np.arange(n) % 97 == 0
+    return frame.with_columns(score=pl.Series(score)).with_columns(
+        pl.when(pl.Series(missing)).then(None).otherwise(pl.col("score")).alias("score")
+    )
+
+
+FRAME = frame_with_edges()
+# Ends on values of the data, inside one bin, a single value, beyond the data.
+RANGES = [(0.5, 0.9), (0.612, 0.613), (0.7, 0.7), (0.95, 1.0), (1.0, 1.0), (-5.0, 0.3), (0.2, 7.0), (0.3, 0.301)]
+
+
+def answers(query: Query) -> dict:
+    """Every view request that counts rows."""
+    return {
+        "count": query.count(),
+        "confidence": query.histogram("confidence", 25)[1].tolist(),
+        "score": query.histogram("score", 10)[1].tolist(),
+        "labels": query.value_counts("label", limit=None).rows(),
+        "crosstab": query.crosstab("label", "split")[2].tolist(),
+        "pairs": query.group_counts(["label", "prediction"]).rows(),
+        "page": query.rows(["id"], sort=[("confidence", True)], limit=20)["id"].to_list(),
+    }
+
+
+@pytest.mark.parametrize(
+    "rest", [[], [isin("split", ["test"], source="split")], [between("confidence", 0.3, 0.8, source="conf")]]
+)
+def test_a_moving_brush_gives_the_answers_of_the_filtered_table(rest):
+    engine = Engine(Dataset(FRAME))
+    for low, high in RANGES:
+        clauses = [*rest, between("score", low, high, source="brush")]
+        filtered = Query(engine, engine.mask(clauses))  # the plain way: a mask over the table
+        assert answers(engine.where(clauses)) == answers(filtered), (low, high)
+    assert engine._cubes, "from the second position on, the views were counted from cubes"
+    assert {key[0] for key in engine._cubes} == {tuple(sorted(c.key() for c in rest))}
+
+
+def test_a_still_range_is_filtered_as_usual():
+    engine = Engine(Dataset(FRAME))
+    clauses = [between("score", 0.5, 0.9, source="brush")]
+    for _ in range(3):
+        engine.where(clauses).histogram("confidence")
+    assert not engine._cubes
+
+
+def test_bins_keep_the_order_of_values():
+    values = np.r_[np.random.default_rng(0).normal(size=50_000), [np.nan] * 10]
+    index = BrushIndex(values, bins=64)
+    codes = index.codes[:-10].astype(int)
+    order = np.argsort(values[:-10], kind="stable")
+    assert (np.diff(codes[order]) >= 0).all(), "a larger value is never in an earlier bin"
+    assert (index.codes[-10:] == index.missing).all()
+    sizes = np.diff(index.starts)[: index.missing]
+    assert sizes.max() < 3 * sizes.mean(), "bins of about equal row counts"
+    assert sorted(np.concatenate([index.rows_in(b) for b in range(index.missing + 1)])) == list(range(values.size))
