@@ -1,19 +1,20 @@
-"""Brushing at any size: counts under a moving range, from counts prepared when the brush starts to move.
+"""Brushing at any size: counts under a moving selection, from counts prepared when the selection starts to move.
 
-A brush dragged across a histogram or a scatter changes one ``range`` clause many times while the rest of the filter
-stays put. As in Falcon and Mosaic, the engine then stops filtering the table again for every position. Once per
-brushed column it cuts the column into about a thousand bins of equal row counts (:class:`BrushIndex`). Once per
-brush and view it counts, for every such bin, the view's codes among the rows the rest of the filter keeps, summed
-bin by bin (:class:`BrushCube`). The counts for any range are then two rows of that table, plus an exact test of the
-rows in the two bins the range's ends fall in. The answer is exact, not a pixel-rounded one, and costs about a
-thousandth of a pass over the table.
+A brush dragged across a histogram changes one ``range`` clause many times while the rest of the filter stays put;
+clicking bar after bar of a categorical histogram does the same to an ``in`` clause. As in Falcon and Mosaic, the
+engine then stops filtering the table again for every position. It cuts the moving clause's column into bins once: a
+numeric column into about a thousand bins of equal row counts (:class:`BrushIndex`), a categorical one by its values
+(:class:`LevelIndex`). Once per brush and view it counts the view's codes per bin among the rows the rest of the
+filter keeps (:class:`BrushCube`). Counts for a range are then two rows of the running sums of that table, plus an
+exact test of the rows in the two bins the range's ends fall in; counts for a set of values are the sum of their rows.
+The answers are exact, not pixel-rounded, and cost about a thousandth of a pass over the table.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BrushCube", "BrushIndex", "RestOfFilter"]
+__all__ = ["BrushCube", "BrushIndex", "LevelIndex", "RestOfFilter"]
 
 BINS = 1024
 # A view with more codes than this (a scatter's 2-D grid) is counted from the mask as usual: its table would be big.
@@ -36,6 +37,7 @@ class BrushIndex:
             present = np.random.default_rng(seed).choice(present, 200_000, replace=False)
         self.cuts = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1])) if present.size else present
         self.missing = self.cuts.size + 1
+        self.bins = self.missing + 1
         codes = np.searchsorted(self.cuts, values, side="right").astype(np.int16 if self.missing < 2**15 else np.int32)
         codes[np.isnan(values)] = self.missing
         self.codes = codes
@@ -50,31 +52,44 @@ class BrushIndex:
         return self.order[self.starts[b] : self.starts[b + 1]]
 
 
+class LevelIndex:
+    """A column of few distinct values, binned by value: the engine's level codes (the last one for missing)."""
+
+    def __init__(self, codes: np.ndarray, levels: int) -> None:
+        self.codes, self.bins = codes, levels + 1
+
+
 class RestOfFilter:
     """The rows the rest of a brush's filter keeps, and their bins of the brushed column: shared by its cubes."""
 
-    def __init__(self, index: BrushIndex, mask: np.ndarray | None, rows: np.ndarray | None) -> None:
+    def __init__(self, index: BrushIndex | LevelIndex, mask: np.ndarray | None, rows: np.ndarray | None) -> None:
         self.mask, self.rows = mask, rows
         # Wide enough for ``bin * width + code`` of any cube (MAX_CELLS), in half the bytes of int64.
         self.bins = (index.codes if rows is None else index.codes.take(rows)).astype(np.int32)
 
 
 class BrushCube:
-    """Counts of one view's codes per bin of the brushed column, over the rows the rest of the filter keeps, summed
-    from the first bin on (``cum[b]``: the rows in bins before ``b``)."""
+    """Counts of one view's codes per bin of the brushed column, over the rows the rest of the filter keeps; for a
+    range, also summed from the first bin on (``cum[b]``: the rows in bins before ``b``)."""
 
-    def __init__(self, index: BrushIndex, rest: RestOfFilter, codes: np.ndarray, size: int) -> None:
+    def __init__(self, index: BrushIndex | LevelIndex, rest: RestOfFilter, codes: np.ndarray, size: int) -> None:
         self.index, self.rest, self.codes, self.size = index, rest.mask, codes, size
         width = size + 1  # code ``size`` marks a missing value in the view's column: counted, then dropped
         viewed = codes if rest.rows is None else codes.take(rest.rows)
-        cube = np.bincount(rest.bins * width + viewed, minlength=(index.missing + 1) * width)
-        cube = cube.reshape(index.missing + 1, width)[: index.missing, :size]  # no range reaches the missing bin
-        self.cum = np.zeros((index.missing + 1, size), dtype=np.int64)
-        np.cumsum(cube, axis=0, out=self.cum[1:])
+        cube = np.bincount(rest.bins * width + viewed, minlength=index.bins * width)
+        self.cube = cube.reshape(index.bins, width)[:, :size]
+        if isinstance(index, BrushIndex):
+            self.cum = np.zeros((index.bins, size), dtype=np.int64)
+            np.cumsum(self.cube[:-1], axis=0, out=self.cum[1:])  # no range reaches the missing values' bin
+
+    def counts_of(self, kept: np.ndarray) -> np.ndarray:
+        """The view's counts over the rows whose bin ``kept`` marks (one flag per level) and the rest keeps."""
+        return kept.astype(np.int64) @ self.cube
 
     def counts(self, low: float, high: float) -> np.ndarray:
         """The view's counts over the rows with ``low <= value <= high`` that the rest of the filter keeps."""
         index = self.index
+        assert isinstance(index, BrushIndex)
         if not low <= high:
             return np.zeros(self.size, dtype=np.int64)
         first, last = index.bin_of(low), index.bin_of(high)

@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 from . import brush as brushing
-from .brush import BrushCube, BrushIndex, RestOfFilter
+from .brush import BrushCube, BrushIndex, LevelIndex, RestOfFilter
 from .dataset import Dataset, DatasetError
 from .state import Clause, ClauseError
 
@@ -41,13 +41,13 @@ _INSIDE, _EDGE = 1, 2
 
 @dataclass(frozen=True)
 class Brush:
-    """A range clause being moved by a brush, and the rest of its filter."""
+    """A clause being moved (a brushed range, bar after bar clicked) and the rest of its filter."""
 
     column: str
-    low: float
-    high: float
     rest: list[Clause]
     rest_key: tuple[str, ...]
+    span: tuple[float, float] | None = None  # a range of a float column
+    kept: np.ndarray | None = None  # or which levels of a column of few values the clause keeps (missing last)
 
 
 class Engine:
@@ -74,15 +74,12 @@ class Engine:
         return Query(self, self.mask(clauses))
 
     def _moving_brush(self, clauses: Sequence[Clause]) -> Brush | None:
-        """The range clause among ``clauses`` that a brush is moving: one whose value changed while the rest of the
-        filter stayed the same. Its views are then counted from brush cubes (:mod:`symphony_dash.brush`)."""
+        """The clause among ``clauses`` that is moving: one whose value changed while the rest of the filter stayed
+        the same (a brush dragged, bar after bar clicked). Its views are then counted from cubes (:mod:`.brush`)."""
         for c in clauses:
-            if c.op != "range" or not isinstance(c.column, str) or c.column not in self.dataset.frame.columns:
+            kind = self._brushable(c)
+            if kind is None:
                 continue
-            if self.dataset.frame[c.column].dtype != pl.Float64:
-                continue  # other types compare by other rules (a float32 column in float32, dates in their zone)
-            self.check(c)
-            low, high = (float(v) for v in c.value)  # type: ignore[union-attr]  # checked: two numbers
             rest = [o for o in clauses if o is not c]
             rest_key = tuple(sorted(o.key() for o in rest))
             key = (rest_key, c.column)
@@ -93,8 +90,31 @@ class Engine:
                 self._brushes.move_to_end(key)
                 while len(self._brushes) > self._cache_size:
                     self._brushes.popitem(last=False)
-            if moving and np.isfinite([low, high]).all():
-                return Brush(c.column, low, high, rest, rest_key)
+            if not moving:
+                continue
+            if kind == "range":
+                span = (float(c.value[0]), float(c.value[1]))  # type: ignore[index]  # checked: two numbers
+                if np.isfinite(span).all():
+                    return Brush(c.column, rest, rest_key, span=span)  # type: ignore[arg-type]
+            else:
+                _, values = self.levels(c.column)  # type: ignore[arg-type,misc]
+                everything = pl.DataFrame({c.column: pl.concat([values, pl.Series([None], dtype=values.dtype)])})
+                kept = everything.select(_expression(self.dataset, c).fill_null(False)).to_series().to_numpy()
+                return Brush(c.column, rest, rest_key, kept=kept)  # type: ignore[arg-type]
+        return None
+
+    def _brushable(self, c: Clause) -> str | None:
+        """``"range"`` for a range of a float column, ``"levels"`` for a clause on one column of few values (``in``,
+        ``eq``, a comparison...: it is answered exactly by its values), else None."""
+        if not isinstance(c.column, str) or c.op in ("polygon", "pairs", "ids") or c.column not in self.dataset.frame:
+            return None
+        self.check(c)
+        if c.op == "range" and self.dataset.frame[c.column].dtype == pl.Float64:
+            return "range"  # other types compare by other rules (a float32 column in float32, dates in their zone)
+        if self.dataset.column(c.column).kind == "categorical":
+            levels = self.levels(c.column)
+            if levels is not None and len(levels[1]) < brushing.BINS:
+                return "levels"
         return None
 
     def brushed_counts(self, brush: Brush, codes: np.ndarray, size: int) -> np.ndarray | None:
@@ -102,31 +122,35 @@ class Engine:
         codes (made on first use); ``None`` when a cube does not fit (too many codes, or not the engine's codes)."""
         if size * (brushing.BINS + 1) > brushing.MAX_CELLS or not self._owns(codes):
             return None
-        key = (brush.rest_key, brush.column, id(codes), size)
+        key = (brush.rest_key, brush.column, brush.span is None, id(codes), size)
         with self._lock:
             cube = self._cubes.get(key)
             if isinstance(cube, BrushCube) and cube.codes is codes:
                 self._cubes.move_to_end(key)
-                return cube.counts(brush.low, brush.high)
-        cube = BrushCube(self._brush_index(brush.column), self._rest_of(brush), codes, size)
+                return cube.counts(*brush.span) if brush.span else cube.counts_of(brush.kept)  # type: ignore[arg-type]
+        cube = BrushCube(self._brush_index(brush), self._rest_of(brush), codes, size)
         with self._lock:
             self._cubes[key] = cube  # holds the codes, so their id is not reused while it lives
             while len(self._cubes) > self._cache_size:
                 self._cubes.popitem(last=False)
-        return cube.counts(brush.low, brush.high)
+        return cube.counts(*brush.span) if brush.span else cube.counts_of(brush.kept)  # type: ignore[arg-type]
 
     def _rest_of(self, brush: Brush) -> RestOfFilter:
-        key = (brush.rest_key, brush.column, "rest")
+        key = (brush.rest_key, brush.column, brush.span is None, "rest")
         with self._lock:
             rest = self._cubes.get(key)
         if not isinstance(rest, RestOfFilter):
             mask = self.mask(brush.rest)
-            rest = RestOfFilter(self._brush_index(brush.column), mask, None if mask is None else self.rows(mask))
+            rest = RestOfFilter(self._brush_index(brush), mask, None if mask is None else self.rows(mask))
             with self._lock:
                 self._cubes[key] = rest
         return rest
 
-    def _brush_index(self, column: str) -> BrushIndex:
+    def _brush_index(self, brush: Brush) -> BrushIndex | LevelIndex:
+        column = brush.column
+        if brush.kept is not None:
+            codes, values = self.levels(column)  # type: ignore[misc]
+            return LevelIndex(codes, len(values))
         with self._lock:
             index = self._brush_indexes.get(column)
         if index is None:
@@ -256,10 +280,9 @@ class Engine:
                 return self._codes[key]  # type: ignore[return-value]
         lo, hi = self.extent(column)
         edges = np.linspace(lo, hi, bins + 1)
-        values = self.dataset.frame[column].cast(pl.Float64).fill_nan(None).to_numpy()
-        with np.errstate(invalid="ignore"):
-            scaled = np.floor((values - lo) * (bins / (hi - lo)))
-        codes = np.where(np.isnan(scaled), bins, np.clip(scaled, 0, bins - 1)).astype(np.int32)
+        value = pl.col(column).cast(pl.Float64).fill_nan(None)
+        scaled = ((value - lo) * (bins / (hi - lo))).floor().clip(0, bins - 1)
+        codes = self.dataset.frame.select(scaled.fill_null(bins).cast(pl.Int32)).to_series().to_numpy()
         with self._lock:
             self._codes[key] = (codes, edges)
         return codes, edges
@@ -278,8 +301,11 @@ class Engine:
         if values.len() > MAX_LEVELS:
             entry = None
         else:
-            codes = series.rank("dense").cast(pl.Int64).fill_null(values.len() + 1).to_numpy() - 1
-            entry = (codes.astype(np.int32), values)
+            # A binary search among the few distinct values: several times faster than ranking the column.
+            found = values.search_sorted(series).to_numpy().astype(np.int32)
+            if series.null_count():
+                found[series.is_null().to_numpy()] = values.len()
+            entry = (found, values)
         with self._lock:
             self._codes[key] = entry  # type: ignore[assignment]
         return entry

@@ -8,7 +8,7 @@ from helpers import toy_frame
 from symphony_dash.brush import BrushIndex
 from symphony_dash.dataset import Dataset
 from symphony_dash.engine import Engine, Query
-from symphony_dash.state import between, isin
+from symphony_dash.state import Clause, between, isin
 
 
 def frame_with_edges(n: int = 6000) -> pl.DataFrame:
@@ -53,6 +53,24 @@ def test_a_moving_brush_gives_the_answers_of_the_filtered_table(rest):
         assert answers(engine.where(clauses)) == answers(filtered), (low, high)
     assert engine._cubes, "from the second position on, the views were counted from cubes"
     assert {key[0] for key in engine._cubes} == {tuple(sorted(c.key() for c in rest))}
+
+
+def test_bar_after_bar_gives_the_answers_of_the_filtered_table():
+    """Clicking through a categorical column's bars (and its missing values, and leaving some out) moves its clause."""
+    engine = Engine(Dataset(FRAME.with_columns(pl.when(pl.col("id") % 13 == 0).then(None).otherwise("split"))))
+    rest = [between("score", 0.5, 0.95, source="brush")]
+    clicks = [
+        isin("split", ["test"]),
+        isin("split", ["train"]),
+        isin("split", ["train", "test"]),
+        Clause(op="is_null", column="split", value=True, source="split"),
+        Clause(op="not_in", column="split", value=["test"], source="split"),
+        Clause(op="in", column="split", value=["no such split"], source="split"),
+    ]
+    for click in clicks:
+        clauses = [*rest, click.model_copy(update={"source": "split"})]
+        assert answers(engine.where(clauses)) == answers(Query(engine, engine.mask(clauses))), click
+    assert any(key[2] for key in engine._cubes), "counted from cubes by the split's values"
 
 
 def test_a_still_range_is_filtered_as_usual():
