@@ -23,6 +23,7 @@ import polars as pl
 from . import brush as brushing
 from .brush import BrushCube, BrushIndex, LevelIndex, RestOfFilter
 from .dataset import Dataset, DatasetError
+from .lru import LRU
 from .state import Clause, ClauseError
 
 __all__ = ["Engine", "Query"]
@@ -55,14 +56,16 @@ class Engine:
 
     def __init__(self, dataset: Dataset, cache_size: int = 64) -> None:
         self.dataset = dataset
-        self._masks: OrderedDict[tuple[str, ...], np.ndarray] = OrderedDict()
-        self._rows: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        # Masks, their rows and brush cubes are as long as the table: each cache holds at most a quarter of its size.
+        budget = max(64 << 20, dataset.frame.estimated_size() // 4)
+        self._masks = LRU(cache_size, budget)
+        self._rows = LRU(cache_size, budget)
         self._totals: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._extents: dict[str, tuple[float, float]] = {}
         self._codes: dict[tuple[str, int | None], Any] = {}
         self._brushes: OrderedDict[tuple[Any, ...], tuple[str, bool]] = OrderedDict()
         self._brush_indexes: dict[str, BrushIndex] = {}
-        self._cubes: OrderedDict[tuple[Any, ...], BrushCube | RestOfFilter] = OrderedDict()
+        self._cubes = LRU(cache_size, budget)
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -123,27 +126,19 @@ class Engine:
         if size * (brushing.BINS + 1) > brushing.MAX_CELLS or not self._owns(codes):
             return None
         key = (brush.rest_key, brush.column, brush.span is None, id(codes), size)
-        with self._lock:
-            cube = self._cubes.get(key)
-            if isinstance(cube, BrushCube) and cube.codes is codes:
-                self._cubes.move_to_end(key)
-                return cube.counts(*brush.span) if brush.span else cube.counts_of(brush.kept)  # type: ignore[arg-type]
-        cube = BrushCube(self._brush_index(brush), self._rest_of(brush), codes, size)
-        with self._lock:
-            self._cubes[key] = cube  # holds the codes, so their id is not reused while it lives
-            while len(self._cubes) > self._cache_size:
-                self._cubes.popitem(last=False)
+        cube = self._cubes.get(key)
+        if not isinstance(cube, BrushCube) or cube.codes is not codes:
+            cube = BrushCube(self._brush_index(brush), self._rest_of(brush), codes, size)
+            self._cubes.put(key, cube)  # holds the codes, so their id is not reused while it lives
         return cube.counts(*brush.span) if brush.span else cube.counts_of(brush.kept)  # type: ignore[arg-type]
 
     def _rest_of(self, brush: Brush) -> RestOfFilter:
         key = (brush.rest_key, brush.column, brush.span is None, "rest")
-        with self._lock:
-            rest = self._cubes.get(key)
+        rest = self._cubes.get(key)
         if not isinstance(rest, RestOfFilter):
             mask = self.mask(brush.rest)
             rest = RestOfFilter(self._brush_index(brush), mask, None if mask is None else self.rows(mask))
-            with self._lock:
-                self._cubes[key] = rest
+            self._cubes.put(key, rest)
         return rest
 
     def _brush_index(self, brush: Brush) -> BrushIndex | LevelIndex:
@@ -195,12 +190,12 @@ class Engine:
         if not clauses:
             return None
         key = tuple(sorted(c.key() for c in clauses))
-        cached = self._cached(key)
+        cached = self._masks.get(key)
         if cached is not None:
             return cached
         mask: np.ndarray | None = None
         for c in clauses:
-            one = self._cached((c.key(),))
+            one = self._masks.get((c.key(),))
             if one is None:
                 self.check(c)
                 one = self._inside(c) if c.op == "polygon" else self._where(c)
@@ -213,25 +208,14 @@ class Engine:
         expression = _expression(self.dataset, c).fill_null(False)
         return self.dataset.frame.select(expression).to_series().to_numpy()
 
-    def _cached(self, key: tuple[str, ...]) -> np.ndarray | None:
-        with self._lock:
-            mask = self._masks.get(key)
-            if mask is not None:
-                self._masks.move_to_end(key)
-            return mask
-
     def rows(self, mask: np.ndarray) -> np.ndarray:
         """The positions of the rows ``mask`` keeps, found once per mask: every view of a state then gathers its
         column by them, a fraction of a pass over the whole mask when a filter keeps a part of the table."""
-        with self._lock:
-            hit = self._rows.get(id(mask))
-            if hit is not None and hit[0] is mask:
-                return hit[1]
+        hit = self._rows.get(id(mask))
+        if hit is not None and hit[0] is mask:
+            return hit[1]
         rows = np.flatnonzero(mask)
-        with self._lock:
-            self._rows[id(mask)] = (mask, rows)  # the mask is held, so its id is not reused while this entry lives
-            while len(self._rows) > self._cache_size:
-                self._rows.popitem(last=False)
+        self._rows.put(id(mask), (mask, rows))  # the mask is held, so its id is not reused while this entry lives
         return rows
 
     def counts(self, codes: np.ndarray, size: int) -> np.ndarray:
@@ -251,10 +235,7 @@ class Engine:
         return counts
 
     def _keep(self, key: tuple[str, ...], mask: np.ndarray) -> None:
-        with self._lock:
-            self._masks[key] = mask
-            while len(self._masks) > self._cache_size:
-                self._masks.popitem(last=False)
+        self._masks.put(key, mask)
 
     def extent(self, column: str) -> tuple[float, float]:
         """The min and max of a numeric column over the whole table: bins stay put while the filter changes."""

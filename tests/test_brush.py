@@ -91,3 +91,14 @@ def test_bins_keep_the_order_of_values():
     sizes = np.diff(index.starts)[: index.missing]
     assert sizes.max() < 3 * sizes.mean(), "bins of about equal row counts"
     assert sorted(np.concatenate([index.rows_in(b) for b in range(index.missing + 1)])) == list(range(values.size))
+
+
+def test_the_caches_keep_to_their_byte_budget():
+    """Masks as long as the table are dropped, oldest first, once a cache holds a quarter of the table's size."""
+    engine = Engine(Dataset(FRAME))
+    engine._masks.max_bytes = 3 * len(FRAME)  # room for three masks of one byte per row
+    for k in range(6):
+        engine.where([between("confidence", 0.1 * k, 0.95, source="conf")]).ids()
+    assert len(engine._masks) == 3
+    kept = [key[0] for key in engine._masks]
+    assert kept == [between("confidence", 0.1 * k, 0.95, source="conf").key() for k in (3, 4, 5)]
