@@ -326,7 +326,7 @@ class Engine:
         inside = state == _INSIDE
         edge = np.flatnonzero(state == _EDGE)
         if edge.size:
-            xs, ys = (self.dataset.frame[col].cast(pl.Float64).to_numpy()[edge] for col in (x, y))
+            xs, ys = (self.dataset.frame[col].gather(edge).cast(pl.Float64).to_numpy() for col in (x, y))
             inside[edge] = _inside_by_band(xs, ys, cells[edge] // (grid + 1), poly, y_edges)
         return inside
 
@@ -576,9 +576,14 @@ def _cell_states(poly: np.ndarray, x_edges: np.ndarray, y_edges: np.ndarray) -> 
         crosses = (yi[None, :] > cy[:, None]) != (yj[None, :] > cy[:, None])
         at = np.where(crosses, xi + (cy[:, None] - yi) * (xj - xi) / (yj - yi), np.inf)
     at.sort(axis=1)
+    # Crossings left of each centre, every row at once: the rows laid end to end, each shifted past the one before.
+    # (Crossings beyond the first or last centre are moved to just beyond it: they count the same, and the rows'
+    # spans then never overlap.)
+    shift = (np.arange(size_y) * (cx[-1] - cx[0] + 3.0))[:, None]
+    ends = (np.clip(at, cx[0] - 1.0, cx[-1] + 1.0) - cx[0] + shift).ravel()  # sorted: each row is, and rows follow
+    left = np.searchsorted(ends, (cx[None, :] - cx[0] + shift).ravel(), side="right").reshape(size_y, size_x)
     states = np.zeros((size_y + 1, size_x + 1), dtype=np.uint8)
-    for row in range(size_y):
-        states[row, :size_x] = np.searchsorted(at[row], cx, side="right") % 2
+    states[:size_y, :size_x] = (left - np.arange(size_y)[:, None] * at.shape[1]) % 2
     # The outline: each edge walked in steps of half the smaller cell side, then grown by one cell all round.
     dx, dy = x_edges[1] - x_edges[0], y_edges[1] - y_edges[0]
     length = np.hypot((xj - xi) / dx, (yj - yi) / dy)

@@ -272,6 +272,19 @@ def test_engine002_cases_are_not_trivial() -> None:
     assert trivial == ["is_null-none", "ids-none"]
 
 
+def test_engine003_grid_cells_of_a_lasso_agree_with_the_exact_rule() -> None:
+    """A cell the lasso's outline does not cross is inside or outside as its centre is, also for lassos reaching
+    beyond the grid (whose crossings left or right of every cell count all the same)."""
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        poly = rng.uniform(-3, 3, (int(rng.integers(3, 40)), 2)) * rng.uniform(0.2, 2)
+        x_edges, y_edges = np.linspace(-1, 1, rng.integers(2, 50)), np.linspace(-1.5, 0.5, rng.integers(2, 50))
+        states = engine_module._cell_states(poly, x_edges, y_edges)[:-1, :-1]
+        cx, cy = np.meshgrid((x_edges[:-1] + x_edges[1:]) / 2, (y_edges[:-1] + y_edges[1:]) / 2)
+        inside = points_in_polygon(cx.ravel(), cy.ravel(), poly).reshape(cx.shape)
+        assert ((states == engine_module._EDGE) | (states == inside)).all()
+
+
 def test_engine003_concave_polygon_by_hand() -> None:
     points = pl.DataFrame(
         {
