@@ -149,7 +149,7 @@ class Engine:
         with self._lock:
             index = self._brush_indexes.get(column)
         if index is None:
-            index = BrushIndex(self.dataset.frame[column].fill_null(float("nan")).to_numpy())
+            index = BrushIndex(self.numbers(column))
             with self._lock:
                 self._brush_indexes[column] = index
         return index
@@ -236,6 +236,19 @@ class Engine:
 
     def _keep(self, key: tuple[str, ...], mask: np.ndarray) -> None:
         self._masks.put(key, mask)
+
+    def numbers(self, column: str) -> np.ndarray:
+        """A numeric column as one numpy array (NaN for missing in a float column), made once: a table read in row
+        groups is in chunks, which numpy would copy again for every sorted page."""
+        key = (f"\x00numbers\x00{column}", None)
+        with self._lock:
+            if key in self._codes:
+                return self._codes[key]  # type: ignore[return-value]
+        values = self.dataset.frame[column]
+        array = (values.fill_null(float("nan")) if values.dtype.is_float() else values).to_numpy()
+        array.flags.writeable = False
+        with self._lock:
+            return self._codes.setdefault(key, array)  # type: ignore[return-value]
 
     def extent(self, column: str) -> tuple[float, float]:
         """The min and max of a numeric column over the whole table: bins stay put while the filter changes."""
@@ -505,7 +518,7 @@ class Query:
         values = self.dataset.frame[name]
         if values.null_count() or not values.dtype.is_numeric():
             return None
-        key = values.to_numpy()
+        key = self.engine.numbers(name)
         key = key if rows is None else key.take(rows)
         if key.dtype.kind == "f" and np.isnan(key).any():
             return None
