@@ -10,7 +10,6 @@ column name is checked against the schema first.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -63,10 +62,9 @@ class Engine:
         self._totals: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._extents: dict[str, tuple[float, float]] = {}
         self._codes: dict[tuple[str, int | None], Any] = {}
-        self._brushes: OrderedDict[tuple[Any, ...], tuple[str, bool]] = OrderedDict()
+        self._brushes = LRU(cache_size, budget)  # per clause position: its last value, and whether it has moved
         self._brush_indexes: dict[str, BrushIndex] = {}
         self._cubes = LRU(cache_size, budget)
-        self._cache_size = cache_size
         self._lock = threading.Lock()
 
     def where(self, clauses: Sequence[Clause] = ()) -> Query:
@@ -86,13 +84,9 @@ class Engine:
             rest = [o for o in clauses if o is not c]
             rest_key = tuple(sorted(o.key() for o in rest))
             key = (rest_key, c.column)
-            with self._lock:
-                last, moving = self._brushes.get(key, (None, False))
-                moving = moving or (last is not None and last != c.key())
-                self._brushes[key] = (c.key(), moving)
-                self._brushes.move_to_end(key)
-                while len(self._brushes) > self._cache_size:
-                    self._brushes.popitem(last=False)
+            last, moving = self._brushes.get(key) or (None, False)
+            moving = moving or (last is not None and last != c.key())
+            self._brushes.put(key, (c.key(), moving))
             if not moving:
                 continue
             if kind == "range":
