@@ -17,6 +17,7 @@ import numpy as np
 __all__ = ["BrushCube", "BrushIndex", "LevelIndex", "RestOfFilter"]
 
 BINS = 1024
+FINE = 1 << 16  # the uniform grid a numeric column's bins are made of
 # A view with more codes than this (a scatter's 2-D grid) is counted from the mask as usual: its table would be big.
 MAX_CELLS = 1 << 22
 
@@ -24,28 +25,40 @@ MAX_CELLS = 1 << 22
 class BrushIndex:
     """One numeric column cut into bins of about equal row counts, with the rows sorted by bin.
 
-    A value's bin is the number of cut points at or below it, so the bins keep the values' order: every row of a bin
-    strictly between the bins of a range's two ends is inside the range. Missing values are in a bin of their own,
-    after the others, which no range reaches.
+    A value's bin is read from a table over a fine uniform grid of the column's extent, a table that never goes down
+    from one cell to the next: so the bins keep the values' order, and every row of a bin strictly between the bins
+    of a range's two ends is inside the range. (A lookup, not a search among cut points: ten times faster.) Missing
+    values are in a bin of their own, after the others, which no range reaches.
     """
 
     def __init__(self, values: np.ndarray, bins: int = BINS, seed: int = 0) -> None:
         self.values = values  # float64, NaN for missing
-        present = values[~np.isnan(values)]
-        # Cut points from a sample: the bins need only be about equal, and sorting a sample is quick at any size.
-        if present.size > 200_000:
-            present = np.random.default_rng(seed).choice(present, 200_000, replace=False)
-        self.cuts = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1])) if present.size else present
-        self.missing = self.cuts.size + 1
-        self.bins = self.missing + 1
-        codes = np.searchsorted(self.cuts, values, side="right").astype(np.int16 if self.missing < 2**15 else np.int32)
-        codes[np.isnan(values)] = self.missing
+        present = ~np.isnan(values)
+        self.low, self.high = (float(np.nanmin(values)), float(np.nanmax(values))) if present.any() else (0.0, 1.0)
+        self.scale = FINE / (self.high - self.low) if self.high > self.low else 0.0
+        # Each fine cell's bin, from a sample's counts per cell: the bins need only be about equal.
+        sample = values[present]
+        if sample.size > 200_000:
+            sample = np.random.default_rng(seed).choice(sample, 200_000, replace=False)
+        counts = np.bincount(self._cell(sample), minlength=FINE)
+        before = np.cumsum(counts) - counts  # the sampled values in cells before each
+        self.table = np.minimum(before * bins // max(sample.size, 1), bins - 1).astype(np.int16)  # bins < 2**15
+        self.missing = bins
+        self.bins = bins + 1
+        codes = self.table[self._cell(values)]
+        codes[~present] = self.missing
         self.codes = codes
         self.order = np.argsort(codes, kind="stable")  # a radix sort of small integers
-        self.starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=self.missing + 1))])
+        self.starts = np.concatenate([[0], np.cumsum(np.bincount(codes, minlength=self.bins))])
+
+    def _cell(self, values: np.ndarray) -> np.ndarray:
+        """Each value's cell of the fine grid (NaN lands anywhere: its bin is set apart after)."""
+        with np.errstate(invalid="ignore"):
+            cells = np.floor((values - self.low) * self.scale)
+        return np.clip(np.nan_to_num(cells, nan=0.0), 0, FINE - 1).astype(np.int32)
 
     def bin_of(self, value: float) -> int:
-        return int(np.searchsorted(self.cuts, value, side="right"))
+        return int(self.table[self._cell(np.array([value]))[0]])
 
     def rows_in(self, b: int) -> np.ndarray:
         """The table positions of the rows in bin ``b``."""
