@@ -94,10 +94,7 @@ class Engine:
                 if np.isfinite(span).all():
                     return Brush(c.column, rest, rest_key, span=span)  # type: ignore[arg-type]
             else:
-                _, values = self.levels(c.column)  # type: ignore[arg-type,misc]
-                everything = pl.DataFrame({c.column: pl.concat([values, pl.Series([None], dtype=values.dtype)])})
-                kept = everything.select(_expression(self.dataset, c).fill_null(False)).to_series().to_numpy()
-                return Brush(c.column, rest, rest_key, kept=kept)  # type: ignore[arg-type]
+                return Brush(c.column, rest, rest_key, kept=self._levels_kept(c))  # type: ignore[arg-type]
         return None
 
     def _brushable(self, c: Clause) -> str | None:
@@ -199,8 +196,17 @@ class Engine:
         return mask
 
     def _where(self, c: Clause) -> np.ndarray:
+        if self._brushable(c) == "levels":  # decided once per value, then looked up per row
+            return self._levels_kept(c)[self.levels(c.column)[0]]  # type: ignore[arg-type,index]
         expression = _expression(self.dataset, c).fill_null(False)
         return self.dataset.frame.select(expression).to_series().to_numpy()
+
+    def _levels_kept(self, c: Clause) -> np.ndarray:
+        """Which values of a column of few values (and, last, its missing value) a clause on it keeps: the clause's
+        own expression run over the values, so the answer is the one filtering the table would give."""
+        _, values = self.levels(c.column)  # type: ignore[arg-type,misc]
+        everything = pl.DataFrame({c.column: pl.concat([values, pl.Series([None], dtype=values.dtype)])})
+        return everything.select(_expression(self.dataset, c).fill_null(False)).to_series().to_numpy()
 
     def rows(self, mask: np.ndarray) -> np.ndarray:
         """The positions of the rows ``mask`` keeps, found once per mask: every view of a state then gathers its
