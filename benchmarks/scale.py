@@ -52,10 +52,10 @@ VIEWS = [
 LAYOUT = {"title": "Scale", "data": {"source": "unused"}, "pages": [{"title": "All", "components": VIEWS}]}
 
 
-def lasso(vertices: int = 60) -> list[list[float]]:
+def lasso(vertices: int = 60, size: float = 1.0) -> list[list[float]]:
     """A smooth hand-drawn loop around most of the projection, as a person lassos a large region."""
     t = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
-    return np.c_[np.cos(t) * 32 + np.sin(3 * t) * 4, np.sin(t) * 26 - 4].tolist()
+    return (np.c_[np.cos(t) * 32 + np.sin(3 * t) * 4, np.sin(t) * 26 - 4] * size).tolist()
 
 
 def state(slug: str) -> State:
@@ -87,7 +87,7 @@ def interaction(loaded: Any, st: State) -> tuple[float, int, dict[str, float]]:
 
 
 # The views that count rows; the others (table, scatter, gallery) show rows themselves.
-COUNTING = ("label", "confidence", "confusion", "metrics", "summary")
+COUNTING = ("label", "confidence", "confusion", "metrics", "summary")  # the scatter draws points: not counting
 
 
 def moving(loaded: Any, states: list[State]) -> dict[str, Any]:
@@ -128,6 +128,15 @@ def dragged(st: State, positions: int) -> list[State]:
             update={"filter": [bar, between("confidence", 0.3, float(high), source="confidence"), lasso_clause]}
         )
         for high in np.linspace(0.6, 0.97, positions)
+    ]
+
+
+def lassoed(st: State, lassos: int) -> list[State]:
+    """Lasso after lasso drawn on the scatter, each a little larger."""
+    bar, brush, _ = st.filter
+    return [
+        st.model_copy(update={"filter": [bar, brush, polygon("x", "y", lasso(60, size), source="projection")]})
+        for size in np.linspace(0.5, 1.2, lassos)
     ]
 
 
@@ -211,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     moves = {
         "brush_dragged": moving(loaded, dragged(st, args.moves)),
         "bars_clicked": moving(loaded, clicked(st, args.moves)),
+        "lassos_drawn": moving(loaded, lassoed(st, args.moves)),
     }
     seconds = [r[0] for r in runs]
     median = statistics.median(seconds)

@@ -10,7 +10,7 @@ column name is checked against the schema first.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from . import brush as brushing
-from .brush import BrushCube, BrushIndex, LevelIndex, RestOfFilter
+from .brush import BrushCube, BrushIndex, CellIndex, LevelIndex, RestOfFilter
 from .dataset import Dataset, DatasetError
 from .lru import LRU
 from .state import Clause, ClauseError
@@ -37,17 +37,23 @@ _ORDERED = ("range", *_COMPARE)  # the ops that need an ordered (numeric or date
 # The cells a lasso is tested by (see Engine._inside): finer for more rows, so fewer rows need the exact test.
 LASSO_GRIDS = ((2_000_000, 256), (20_000_000, 1024))
 _INSIDE, _EDGE = 1, 2
+LASSO_CUBE_GRID = 128  # the cells a moving lasso's views are counted by: (128 + 1)**2 cells, below 2**15
 
 
 @dataclass(frozen=True)
 class Brush:
     """A clause being moved (a brushed range, bar after bar clicked) and the rest of its filter."""
 
-    column: str
+    column: str | tuple[str, str]  # a column, or the two of a lasso
     rest: list[Clause]
     rest_key: tuple[str, ...]
     span: tuple[float, float] | None = None  # a range of a float column
     kept: np.ndarray | None = None  # or which levels of a column of few values the clause keeps (missing last)
+    lasso: Clause | None = None  # or a lasso (a box is one too)
+
+    @property
+    def kind(self) -> str:
+        return "range" if self.span else "lasso" if self.lasso is not None else "levels"
 
 
 class Engine:
@@ -62,9 +68,10 @@ class Engine:
         self._totals: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         self._extents: dict[str, tuple[float, float]] = {}
         self._codes: dict[tuple[str, int | None], Any] = {}
+        self._owned: dict[int, np.ndarray] = {}  # the arrays in _codes by id
         self._brushes = LRU(cache_size, budget)  # per clause position: its last value, and whether it has moved
-        self._brush_indexes: dict[str, BrushIndex] = {}
-        self._cubes = LRU(cache_size, budget)
+        self._brush_indexes: dict[str | tuple[str, str], BrushIndex | CellIndex] = {}
+        self._cubes = LRU(cache_size, max(256 << 20, budget))  # a lasso's cubes have ~16,000 rows each
         self._lock = threading.Lock()
 
     def where(self, clauses: Sequence[Clause] = ()) -> Query:
@@ -83,7 +90,8 @@ class Engine:
                 continue
             rest = [o for o in clauses if o is not c]
             rest_key = tuple(sorted(o.key() for o in rest))
-            key = (rest_key, c.column)
+            position = c.column or tuple(c.columns)  # type: ignore[arg-type]
+            key = (rest_key, position)
             last, moving = self._brushes.get(key) or (None, False)
             moving = moving or (last is not None and last != c.key())
             self._brushes.put(key, (c.key(), moving))
@@ -92,15 +100,20 @@ class Engine:
             if kind == "range":
                 span = (float(c.value[0]), float(c.value[1]))  # type: ignore[index]  # checked: two numbers
                 if np.isfinite(span).all():
-                    return Brush(c.column, rest, rest_key, span=span)  # type: ignore[arg-type]
+                    return Brush(position, rest, rest_key, span=span)
+            elif kind == "lasso":
+                return Brush(position, rest, rest_key, lasso=c)
             else:
-                return Brush(c.column, rest, rest_key, kept=self._levels_kept(c))  # type: ignore[arg-type]
+                return Brush(position, rest, rest_key, kept=self._levels_kept(c))
         return None
 
     def _brushable(self, c: Clause) -> str | None:
-        """``"range"`` for a range of a float column, ``"levels"`` for a clause on one column of few values (``in``,
-        ``eq``, a comparison...: it is answered exactly by its values), else None."""
-        if not isinstance(c.column, str) or c.op in ("polygon", "pairs", "ids") or c.column not in self.dataset.frame:
+        """``"range"`` for a range of a float column, ``"lasso"`` for a lasso or box, ``"levels"`` for a clause on one
+        column of few values (``in``, ``eq``, a comparison...: it is answered exactly by its values), else None."""
+        if c.op == "polygon":
+            self.check(c)
+            return "lasso"
+        if not isinstance(c.column, str) or c.op in ("pairs", "ids") or c.column not in self.dataset.frame:
             return None
         self.check(c)
         if c.op == "range" and self.dataset.frame[c.column].dtype == pl.Float64:
@@ -114,17 +127,38 @@ class Engine:
     def brushed_counts(self, brush: Brush, codes: np.ndarray, size: int) -> np.ndarray | None:
         """Counts per code of the rows the brush and the rest of its filter keep, from the brush's cube for these
         codes (made on first use); ``None`` when a cube does not fit (too many codes, or not the engine's codes)."""
-        if size * (brushing.BINS + 1) > brushing.MAX_CELLS or not self._owns(codes):
+        index = self._brush_index(brush)
+        if size * index.bins > brushing.MAX_CELLS or not self._owns(codes):
             return None
-        key = (brush.rest_key, brush.column, brush.span is None, id(codes), size)
+        key = (brush.rest_key, brush.column, brush.kind, id(codes), size)
         cube = self._cubes.get(key)
         if not isinstance(cube, BrushCube) or cube.codes is not codes:
-            cube = BrushCube(self._brush_index(brush), self._rest_of(brush), codes, size)
+            cube = BrushCube(index, self._rest_of(brush), codes, size)
             self._cubes.put(key, cube)  # holds the codes, so their id is not reused while it lives
-        return cube.counts(*brush.span) if brush.span else cube.counts_of(brush.kept)  # type: ignore[arg-type]
+        if brush.span:
+            return cube.counts(*brush.span)
+        if brush.lasso is not None:
+            return cube.counts_of(*self._lasso_parts(brush, index))  # type: ignore[arg-type]
+        return cube.counts_of(brush.kept)  # type: ignore[arg-type]
+
+    def _lasso_parts(self, brush: Brush, index: CellIndex) -> tuple[np.ndarray, np.ndarray]:
+        """A moving lasso's cells wholly inside, and the rows of its outline's cells that are inside and kept by the
+        rest of the filter (tested one by one, once for every view)."""
+        lasso: Clause = brush.lasso  # type: ignore[assignment]
+        key = (brush.rest_key, brush.column, lasso.key())
+        found = self._cubes.get(key)
+        if found is None:
+            poly = np.asarray(lasso.value, dtype=np.float64)
+            states = _cell_states(poly, index.x_edges, index.y_edges).ravel()
+            rows = index.rows_in(*np.flatnonzero(states == _EDGE))
+            rest = self._rest_of(brush).mask
+            rows = rows if rest is None else rows[rest[rows]]
+            found = (states == _INSIDE, rows[self._inside(lasso, rows)])  # the outline's rows, by the finer grid
+            self._cubes.put(key, found)
+        return found
 
     def _rest_of(self, brush: Brush) -> RestOfFilter:
-        key = (brush.rest_key, brush.column, brush.span is None, "rest")
+        key = (brush.rest_key, brush.column, brush.kind, "rest")
         rest = self._cubes.get(key)
         if not isinstance(rest, RestOfFilter):
             mask = self.mask(brush.rest)
@@ -132,33 +166,44 @@ class Engine:
             self._cubes.put(key, rest)
         return rest
 
-    def _brush_index(self, brush: Brush) -> BrushIndex | LevelIndex:
+    def _brush_index(self, brush: Brush) -> BrushIndex | CellIndex | LevelIndex:
         column = brush.column
         if brush.kept is not None:
-            codes, values = self.levels(column)  # type: ignore[misc]
+            codes, values = self.levels(column)  # type: ignore[misc,arg-type]
             return LevelIndex(codes, len(values))
         with self._lock:
             index = self._brush_indexes.get(column)
-        if index is None:
-            index = BrushIndex(self.numbers(column))
-            with self._lock:
-                self._brush_indexes[column] = index
-        return index
+        if index is not None:
+            return index
+        if brush.lasso is not None:
+            x, y = column
+            (_, x_edges), (_, y_edges) = self.codes(x, LASSO_CUBE_GRID), self.codes(y, LASSO_CUBE_GRID)
+            index = CellIndex(self.cells(x, y, LASSO_CUBE_GRID), LASSO_CUBE_GRID, x_edges, y_edges)
+        else:
+            index = BrushIndex(self.numbers(column))  # type: ignore[arg-type]
+        with self._lock:
+            return self._brush_indexes.setdefault(column, index)
 
     def zero_codes(self) -> np.ndarray:
         """Code 0 for every row: counting them counts rows, so a brushed count comes from a cube like a view's."""
-        key = ("\x00zero", None)
+        return self._once(("\x00zero", None), lambda: np.zeros(len(self.dataset), dtype=np.int8))
+
+    def _once(self, key: tuple[str, int | None], make: Callable[[], Any]) -> Any:
+        """The entry of the engine's lasting caches (codes, levels, columns as arrays) under ``key``, made once."""
         with self._lock:
             if key in self._codes:
-                return self._codes[key]  # type: ignore[return-value]
-        codes = np.zeros(len(self.dataset), dtype=np.int8)
+                return self._codes[key]
+        made = make()
         with self._lock:
-            return self._codes.setdefault(key, codes)  # type: ignore[return-value]
+            entry = self._codes.setdefault(key, made)
+            for part in entry if isinstance(entry, tuple) else (entry,):
+                if isinstance(part, np.ndarray):
+                    self._owned[id(part)] = part  # kept here too, so the id stays this array's
+            return entry
 
     def _owns(self, codes: np.ndarray) -> bool:
-        """Whether ``codes`` is one of the engine's cached code arrays (whose id stays theirs while it is kept)."""
-        with self._lock:
-            return any(codes is (v[0] if isinstance(v, tuple) else v) for v in self._codes.values())
+        """Whether ``codes`` is one of the engine's cached arrays: counts over it may be kept, keyed by its id."""
+        return self._owned.get(id(codes)) is codes
 
     @property
     def all(self) -> Query:
@@ -240,15 +285,14 @@ class Engine:
     def numbers(self, column: str) -> np.ndarray:
         """A numeric column as one numpy array (NaN for missing in a float column), made once: a table read in row
         groups is in chunks, which numpy would copy again for every sorted page."""
-        key = (f"\x00numbers\x00{column}", None)
-        with self._lock:
-            if key in self._codes:
-                return self._codes[key]  # type: ignore[return-value]
-        values = self.dataset.frame[column]
-        array = (values.fill_null(float("nan")) if values.dtype.is_float() else values).to_numpy()
-        array.flags.writeable = False
-        with self._lock:
-            return self._codes.setdefault(key, array)  # type: ignore[return-value]
+
+        def make() -> np.ndarray:
+            values = self.dataset.frame[column]
+            array = (values.fill_null(float("nan")) if values.dtype.is_float() else values).to_numpy()
+            array.flags.writeable = False
+            return array
+
+        return self._once((f"\x00numbers\x00{column}", None), make)  # type: ignore[no-any-return]
 
     def extent(self, column: str) -> tuple[float, float]:
         """The min and max of a numeric column over the whole table: bins stay put while the filter changes."""
@@ -268,41 +312,34 @@ class Engine:
 
         Counting a filter's rows per bin is then a ``bincount`` over the mask: no sort, no pass over floats.
         """
-        key = (column, bins)
-        with self._lock:
-            if key in self._codes:
-                return self._codes[key]  # type: ignore[return-value]
-        lo, hi = self.extent(column)
-        edges = np.linspace(lo, hi, bins + 1)
-        value = pl.col(column).cast(pl.Float64).fill_nan(None)
-        scaled = ((value - lo) * (bins / (hi - lo))).floor().clip(0, bins - 1)
-        codes = self.dataset.frame.select(scaled.fill_null(bins).cast(pl.Int32)).to_series().to_numpy()
-        with self._lock:
-            self._codes[key] = (codes, edges)
-        return codes, edges
+
+        def make() -> tuple[np.ndarray, np.ndarray]:
+            lo, hi = self.extent(column)
+            value = pl.col(column).cast(pl.Float64).fill_nan(None)
+            scaled = ((value - lo) * (bins / (hi - lo))).floor().clip(0, bins - 1)
+            codes = self.dataset.frame.select(scaled.fill_null(bins).cast(pl.Int32)).to_series().to_numpy()
+            return codes, np.linspace(lo, hi, bins + 1)
+
+        return self._once((column, bins), make)  # type: ignore[no-any-return]
 
     def levels(self, column: str) -> tuple[np.ndarray, pl.Series] | None:
         """Each row's index into the sorted distinct values of a column (their count for missing), computed once.
 
         ``None`` for a column with too many distinct values to count this way (free text, ids).
         """
-        key = (column, None)
-        with self._lock:
-            if key in self._codes:
-                return self._codes[key]  # type: ignore[return-value]
-        series = self.dataset.frame[column]
-        values = series.drop_nulls().unique().sort()
-        if values.len() > MAX_LEVELS:
-            entry = None
-        else:
+
+        def make() -> tuple[np.ndarray, pl.Series] | None:
+            series = self.dataset.frame[column]
+            values = series.drop_nulls().unique().sort()
+            if values.len() > MAX_LEVELS:
+                return None
             # A binary search among the few distinct values: several times faster than ranking the column.
             found = values.search_sorted(series).to_numpy().astype(np.int32)
             if series.null_count():
                 found[series.is_null().to_numpy()] = values.len()
-            entry = (found, values)
-        with self._lock:
-            self._codes[key] = entry  # type: ignore[assignment]
-        return entry
+            return found, values
+
+        return self._once((column, None), make)  # type: ignore[no-any-return]
 
     def cells(self, x: str, y: str, size: int) -> np.ndarray:
         """Each row's cell of a ``size`` x ``size`` grid over two numeric columns (the last cells for missing values):
@@ -313,17 +350,16 @@ class Engine:
     def pair(self, key: str, first: np.ndarray, second: np.ndarray, width: int) -> np.ndarray:
         """Two cached code arrays as one (``first * width + second``), made once under ``key`` and kept with them:
         counting a filter's rows per pair is then one ``bincount``."""
-        with self._lock:
-            if (key, None) in self._codes:
-                return self._codes[(key, None)]  # type: ignore[return-value]
-        fits = int(first.max(initial=0)) * width + width < 2**31
-        codes = first.astype(np.int32 if fits else np.int64) * width + second
-        with self._lock:
-            self._codes[(key, None)] = codes
-        return codes
 
-    def _inside(self, c: Clause) -> np.ndarray:
-        """The rows inside a lasso: by grid cell, and the exact test only for the rows in cells its outline crosses.
+        def make() -> np.ndarray:
+            fits = int(first.max(initial=0)) * width + width < 2**31
+            return first.astype(np.int32 if fits else np.int64) * width + second
+
+        return self._once((key, None), make)  # type: ignore[no-any-return]
+
+    def _inside(self, c: Clause, rows: np.ndarray | None = None) -> np.ndarray:
+        """Whether each row (of the table, or at the positions ``rows``) is inside a lasso: by grid cell, and the exact
+        test only for the rows in cells its outline crosses.
 
         A cell that no edge of the polygon crosses is wholly inside or outside, as its centre is; the outline's cells
         are found by walking each edge in half-cell steps (and growing the result by one cell, so a corner clipped
@@ -335,11 +371,13 @@ class Engine:
         grid = next((size for rows, size in LASSO_GRIDS if len(self.dataset) <= rows), LASSO_GRIDS[-1][1])
         (_, x_edges), (_, y_edges) = self.codes(x, grid), self.codes(y, grid)
         cells = self.cells(x, y, grid)
+        cells = cells if rows is None else cells.take(rows)
         state = _cell_states(poly, x_edges, y_edges).ravel()[cells]
         inside = state == _INSIDE
         edge = np.flatnonzero(state == _EDGE)
         if edge.size:
-            xs, ys = (self.dataset.frame[col].gather(edge).cast(pl.Float64).to_numpy() for col in (x, y))
+            at = edge if rows is None else rows[edge]
+            xs, ys = (self.dataset.frame[col].gather(at).cast(pl.Float64).to_numpy() for col in (x, y))
             inside[edge] = _inside_by_band(xs, ys, cells[edge] // (grid + 1), poly, y_edges)
         return inside
 

@@ -70,7 +70,22 @@ def test_bar_after_bar_gives_the_answers_of_the_filtered_table():
     for click in clicks:
         clauses = [*rest, click.model_copy(update={"source": "split"})]
         assert answers(engine.where(clauses)) == answers(Query(engine, engine.mask(clauses))), click
-    assert any(key[2] for key in engine._cubes), "counted from cubes by the split's values"
+    assert any(key[2] == "levels" for key in engine._cubes), "counted from cubes by the split's values"
+
+
+def test_lasso_after_lasso_gives_the_answers_of_the_filtered_table():
+    """Lassos and boxes drawn one after another on a scatter, reaching beyond the data, with missing x or y."""
+    frame = FRAME.with_columns(pl.when(pl.col("id") % 11 == 0).then(None).otherwise("x").alias("x"))
+    engine = Engine(Dataset(frame))
+    rest = [isin("split", ["test"], source="split")]
+    t = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    loops = [np.c_[np.cos(t) * r + dx, np.sin(2 * t) * r] for r, dx in ((1.0, 0), (2.0, 0.5), (0.3, -1), (9.0, 0))]
+    boxes = [[[-1, -1], [1, -1], [1, 0.5], [-1, 0.5]], [[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01]]]
+    for shape in [*loops, *boxes]:
+        lasso = Clause(op="polygon", columns=("x", "y"), value=np.asarray(shape).tolist(), source="scatter")
+        clauses = [*rest, lasso]
+        assert answers(engine.where(clauses)) == answers(Query(engine, engine.mask(clauses)))
+    assert any(key[2] == "lasso" for key in engine._cubes), "counted from cubes by the grid's cells"
 
 
 def test_a_still_range_is_filtered_as_usual():
