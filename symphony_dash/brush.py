@@ -1,13 +1,15 @@
 """Brushing at any size: counts under a moving selection, from counts prepared when the selection starts to move.
 
 A brush dragged across a histogram changes one ``range`` clause many times while the rest of the filter stays put;
-clicking bar after bar of a categorical histogram does the same to an ``in`` clause. As in Falcon and Mosaic, the
-engine then stops filtering the table again for every position. It cuts the moving clause's column into bins once: a
-numeric column into about a thousand bins of equal row counts (:class:`BrushIndex`), a categorical one by its values
-(:class:`LevelIndex`). Once per brush and view it counts the view's codes per bin among the rows the rest of the
-filter keeps (:class:`BrushCube`). Counts for a range are then two rows of the running sums of that table, plus an
-exact test of the rows in the two bins the range's ends fall in; counts for a set of values are the sum of their rows.
-The answers are exact, not pixel-rounded, and cost about a thousandth of a pass over the table.
+clicking bar after bar of a categorical histogram does the same to an ``in`` clause, and drawing lasso after lasso on
+a scatter to a ``polygon``. As in Falcon and Mosaic, the engine then stops filtering the table again for every
+position. It bins the moving clause's column(s) once: a numeric column into about a thousand bins of equal row
+counts (:class:`BrushIndex`), a categorical one by its values (:class:`LevelIndex`), two numeric ones by the cells
+of a grid (:class:`CellIndex`). Once per brush and view it counts the view's codes per bin among the rows the rest of
+the filter keeps (:class:`BrushCube`). Then counts for a range are two rows of running sums plus an exact test of
+the rows in the two bins its ends fall in; for a set of values, the sum of their rows; for a lasso, the runs of grid
+cells wholly inside it, row by row of the grid, plus the rows of the cells its outline crosses, tested one by one.
+The answers are exact, not pixel-rounded, and cost a small part of a pass over the table.
 """
 
 from __future__ import annotations
