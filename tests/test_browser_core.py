@@ -9,7 +9,18 @@ from pathlib import Path
 
 import pandas as pd
 from dash import html
-from helpers import chip_texts, click_bar, css, filtered_bars, plot_traces, retry_stale, settle, wait_count
+from dash.testing.wait import until
+from helpers import (
+    central_filter,
+    chip_texts,
+    click_bar,
+    css,
+    filtered_bars,
+    plot_traces,
+    retry_stale,
+    settle,
+    wait_count,
+)
 from selenium.webdriver.common.action_chains import ActionChains
 
 from symphony_dash import Component, Props, Slot, create_app, register
@@ -168,3 +179,49 @@ def test_core005_group_by_splits_bars_per_group(dash_duo) -> None:
     wait_count(dash_duo, int((FRAME.prediction == 2).sum()), TOTAL)
     twos = pd.crosstab(FRAME[FRAME.prediction == 2].label, FRAME.split).reindex(range(10), fill_value=0)
     assert trace_counts(dash_duo, "label") == {split: twos[split].tolist() for split in ("test", "train")}
+
+
+def test_core006_bar_after_bar_and_brush_after_brush_count_exactly(dash_duo) -> None:
+    """Clicking bar after bar and brushing again and again: from the second change on, the other views are counted
+    from counts the engine prepared for the moving clause (symphony_dash.brush). They must equal pandas' counts."""
+    engine = next(iter(APP.symphony_layouts.values())).engine  # type: ignore[attr-defined]
+    engine._cubes.clear()  # what earlier tests of this module prepared
+    engine._brushes.clear()
+    dash_duo.start_server(APP)
+    wait_count(dash_duo, TOTAL, TOTAL)
+
+    def predictions_match(rows: pd.DataFrame) -> None:
+        traces = plot_traces(dash_duo, css("histogram", "graph", "pred"))
+        shown = dict(zip((str(x) for x in traces[-1]["x"]), (int(y) for y in traces[-1]["y"]), strict=True))
+        expected = rows.prediction.astype(str).value_counts().to_dict()
+        assert {k: v for k, v in shown.items() if v} == expected
+
+    labels: list[int] = []
+    for bar in (8, 3, 5):  # label in [8], then [8, 3], then [8, 3, 5]: one clause moving
+        click_bar(dash_duo, "label", bar)
+        labels.append(bar)
+        chosen = FRAME[FRAME.label.isin(labels)]
+        wait_count(dash_duo, len(chosen), TOTAL)
+        predictions_match(chosen)
+
+    for start, width in ((0.2, 0.3), (0.5, 0.4), (0.35, 0.2)):  # three brushes on confidence, the labels in place
+        before = json.dumps(central_filter(dash_duo))
+
+        def brush(start: float = start, width: float = width) -> None:
+            drag = dash_duo.find_element(css("histogram", "graph", "conf")).find_element("css selector", ".nsewdrag")
+            chain = ActionChains(dash_duo.driver).move_to_element_with_offset(
+                drag, int(drag.size["width"] * start), drag.size["height"] // 2
+            )
+            chain.click_and_hold().pause(0.1)
+            for _ in range(6):
+                chain.move_by_offset(int(drag.size["width"] * width / 6), 0).pause(0.05)
+            chain.release().perform()
+
+        retry_stale(brush)
+        until(lambda before=before: json.dumps(central_filter(dash_duo)) != before, timeout=10)
+        ((low, high),) = [c["value"] for c in central_filter(dash_duo) if c["column"] == "confidence"]
+        rows = FRAME[FRAME.label.isin(labels) & FRAME.confidence.between(low, high)]
+        wait_count(dash_duo, len(rows), TOTAL)
+        predictions_match(rows)
+    kinds = {key[2] for key in engine._cubes}
+    assert {"levels", "range"} <= kinds, "the clicks and the brushes were counted from prepared counts"
