@@ -9,6 +9,7 @@ column name is checked against the schema first.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ class Engine:
         self._owned: dict[int, np.ndarray] = {}  # the arrays in _codes by id
         self._brushes = LRU(cache_size, budget)  # per clause position: its last value, and whether it has moved
         self._brush_indexes: dict[str | tuple[str, str], BrushIndex | CellIndex] = {}
-        self._cubes = LRU(cache_size, max(256 << 20, budget))  # a lasso's cubes have ~16,000 rows each
+        self._cubes = LRU(cache_size, max(256 << 20, budget))
+        self._preparing: dict[str | tuple[str, str], threading.Thread] = {}  # a lasso's cubes have ~16,000 rows each
         self._lock = threading.Lock()
 
     def where(self, clauses: Sequence[Clause] = ()) -> Query:
@@ -95,6 +97,8 @@ class Engine:
             last, moving = self._brushes.get(key) or (None, False)
             moving = moving or (last is not None and last != c.key())
             self._brushes.put(key, (c.key(), moving))
+            if last is None and kind in ("range", "lasso"):
+                self._prepare(position, kind)
             if not moving:
                 continue
             if kind == "range":
@@ -106,6 +110,20 @@ class Engine:
             else:
                 return Brush(position, rest, rest_key, kept=self._levels_kept(c))
         return None
+
+    def _prepare(self, position: str | tuple[str, str], kind: str) -> None:
+        """When a brush or lasso first appears on a column, sort its rows by bin in the background (a second or so at
+        ten million rows), as Falcon does when a brush starts: by the time it moves, the index is there."""
+        with self._lock:
+            if position in self._brush_indexes or position in self._preparing:
+                return
+            thread = threading.Thread(target=self._prepare_quietly, args=(position,), daemon=True)
+            self._preparing[position] = thread
+        thread.start()
+
+    def _prepare_quietly(self, position: str | tuple[str, str]) -> None:
+        with contextlib.suppress(Exception):  # left to the request that needs the index: it makes it, and says why not
+            self._sorted_index(position)
 
     def _brushable(self, c: Clause) -> str | None:
         """``"range"`` for a range of a float column, ``"lasso"`` for a lasso or box, ``"levels"`` for a clause on one
@@ -167,22 +185,34 @@ class Engine:
         return rest
 
     def _brush_index(self, brush: Brush) -> BrushIndex | CellIndex | LevelIndex:
-        column = brush.column
         if brush.kept is not None:
-            codes, values = self.levels(column)  # type: ignore[misc,arg-type]
+            codes, values = self.levels(brush.column)  # type: ignore[misc,arg-type]
             return LevelIndex(codes, len(values))
+        return self._sorted_index(brush.column)
+
+    def _sorted_index(self, position: str | tuple[str, str]) -> BrushIndex | CellIndex:
+        """A numeric column's rows sorted by bin, or two columns' by grid cell, made once (perhaps by the thread that
+        :meth:`_prepare` started, which is then waited for)."""
         with self._lock:
-            index = self._brush_indexes.get(column)
+            index, preparing = self._brush_indexes.get(position), self._preparing.get(position)
         if index is not None:
             return index
-        if brush.lasso is not None:
-            x, y = column
+        if preparing is not None and preparing is not threading.current_thread():
+            preparing.join()
+            return self._brush_indexes.get(position) or self._sorted_index_now(position)
+        return self._sorted_index_now(position)
+
+    def _sorted_index_now(self, position: str | tuple[str, str]) -> BrushIndex | CellIndex:
+        if isinstance(position, tuple):
+            x, y = position
             (_, x_edges), (_, y_edges) = self.codes(x, LASSO_CUBE_GRID), self.codes(y, LASSO_CUBE_GRID)
-            index = CellIndex(self.cells(x, y, LASSO_CUBE_GRID), LASSO_CUBE_GRID, x_edges, y_edges)
+            index: BrushIndex | CellIndex = CellIndex(
+                self.cells(x, y, LASSO_CUBE_GRID), LASSO_CUBE_GRID, x_edges, y_edges
+            )
         else:
-            index = BrushIndex(self.numbers(column))  # type: ignore[arg-type]
+            index = BrushIndex(self.numbers(position))
         with self._lock:
-            return self._brush_indexes.setdefault(column, index)
+            return self._brush_indexes.setdefault(position, index)
 
     def zero_codes(self) -> np.ndarray:
         """Code 0 for every row: counting them counts rows, so a brushed count comes from a cube like a view's."""

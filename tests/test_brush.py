@@ -88,12 +88,14 @@ def test_lasso_after_lasso_gives_the_answers_of_the_filtered_table():
     assert any(key[2] == "lasso" for key in engine._cubes), "counted from cubes by the grid's cells"
 
 
-def test_a_still_range_is_filtered_as_usual():
+def test_a_still_range_is_filtered_as_usual_while_its_index_is_made_in_the_background():
     engine = Engine(Dataset(FRAME))
     clauses = [between("score", 0.5, 0.9, source="brush")]
     for _ in range(3):
         engine.where(clauses).histogram("confidence")
     assert not engine._cubes
+    engine._preparing["score"].join(timeout=30)  # started when the brush first appeared, as Falcon does
+    assert "score" in engine._brush_indexes
 
 
 def test_bins_keep_the_order_of_values():
