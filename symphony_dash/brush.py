@@ -99,6 +99,7 @@ class RestOfFilter:
         self.mask, self.rows = mask, rows
         # Wide enough for ``bin * width + code`` of any cube (MAX_CELLS), in half the bytes of int64.
         self.bins = (index.codes if rows is None else index.codes.take(rows)).astype(np.int32)
+        self.nbytes = self.bins.nbytes  # the mask and rows are the engine's, in its own caches
 
 
 class BrushCube:
@@ -124,6 +125,7 @@ class BrushCube:
             np.cumsum(cube.reshape(side, side, size), axis=1, out=self.cum[:, 1:])
         else:
             self.cube = cube
+        self.nbytes = (self.cube if hasattr(self, "cube") else self.cum).nbytes  # the codes and mask are not its own
 
     def counts_of(self, kept: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """The view's counts over the rows whose bin ``kept`` marks (one flag per bin) and the rest keeps, plus those

@@ -38,7 +38,8 @@ _ORDERED = ("range", *_COMPARE)  # the ops that need an ordered (numeric or date
 # The cells a lasso is tested by (see Engine._inside): finer for more rows, so fewer rows need the exact test.
 LASSO_GRIDS = ((2_000_000, 256), (20_000_000, 1024))
 _INSIDE, _EDGE = 1, 2
-LASSO_CUBE_GRID = 128  # the cells a moving lasso's views are counted by: (128 + 1)**2 cells, below 2**15
+# The cells a moving lasso's views are counted by: (128 + 1)**2 cells, below 2**15, each a block of the lasso test's.
+LASSO_CUBE_GRID = 128
 
 
 @dataclass(frozen=True)
@@ -160,19 +161,43 @@ class Engine:
         return cube.counts_of(brush.kept)  # type: ignore[arg-type]
 
     def _lasso_parts(self, brush: Brush, index: CellIndex) -> tuple[np.ndarray, np.ndarray]:
-        """A moving lasso's cells wholly inside, and the rows of its outline's cells that are inside and kept by the
-        rest of the filter (tested one by one, once for every view)."""
+        """A moving lasso's cells of the cube's grid wholly inside it, and the rows inside it of the other cells it
+        reaches that the rest of the filter keeps.
+
+        The cube's grid is the lasso test's finer grid in blocks (8 x 8 cells at ten million rows): a block is wholly
+        inside or outside when all its cells are, which leaves a band of blocks one or two wide along the outline.
+        Their rows are tested once for every view (by the finer grid, then one by one near the outline).
+        """
         lasso: Clause = brush.lasso  # type: ignore[assignment]
-        key = (brush.rest_key, brush.column, lasso.key())
+        key = (brush.column, lasso.key())
         found = self._cubes.get(key)
         if found is None:
-            poly = np.asarray(lasso.value, dtype=np.float64)
-            states = _cell_states(poly, index.x_edges, index.y_edges).ravel()
+            grid, _, _, fine = self._outline(lasso)
+            block = grid // index.size
+            fine = fine[:grid, :grid].reshape(index.size, block, index.size, block)
+            states = np.full((index.size + 1, index.size + 1), _EDGE, dtype=np.uint8)
+            states[-1, :] = states[:, -1] = 0  # missing x or y: outside
+            states[:-1, :-1][(fine == _INSIDE).all(axis=(1, 3))] = _INSIDE
+            states[:-1, :-1][(fine == 0).all(axis=(1, 3))] = 0
+            states = states.ravel()
             rows = index.rows_in(*np.flatnonzero(states == _EDGE))
-            rest = self._rest_of(brush).mask
-            rows = rows if rest is None else rows[rest[rows]]
-            found = (states == _INSIDE, rows[self._inside(lasso, rows)])  # the outline's rows, by the finer grid
+            found = (states == _INSIDE, rows[self._inside(lasso, rows)])
             self._cubes.put(key, found)
+        whole, rows = found
+        rest = self._rest_of(brush).mask
+        return whole, rows if rest is None else rows[rest[rows]]
+
+    def _outline(self, c: Clause) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """The grid a lasso is tested by (finer for more rows, so fewer rows need the exact test), its edges, and the
+        state of each of its cells (see :func:`_cell_states`), made once per lasso."""
+        x, y = c.columns  # type: ignore[misc]
+        grid = next((size for rows, size in LASSO_GRIDS if len(self.dataset) <= rows), LASSO_GRIDS[-1][1])
+        key = ("outline", c.key(), grid)
+        found = self._cubes.get(key)
+        if found is None:
+            (_, x_edges), (_, y_edges) = self.codes(x, grid), self.codes(y, grid)
+            found = (grid, x_edges, y_edges, _cell_states(np.asarray(c.value, dtype=np.float64), x_edges, y_edges))
+            self._cubes.put(key, found, found[3].nbytes)
         return found
 
     def _rest_of(self, brush: Brush) -> RestOfFilter:
@@ -290,7 +315,8 @@ class Engine:
         if hit is not None and hit[0] is mask:
             return hit[1]
         rows = np.flatnonzero(mask)
-        self._rows.put(id(mask), (mask, rows))  # the mask is held, so its id is not reused while this entry lives
+        # The mask is held, so its id is not reused while this entry lives; it is counted in the masks' cache.
+        self._rows.put(id(mask), (mask, rows), rows.nbytes)
         return rows
 
     def counts(self, codes: np.ndarray, size: int) -> np.ndarray:
@@ -398,11 +424,10 @@ class Engine:
         """
         x, y = c.columns  # type: ignore[misc]
         poly = np.asarray(c.value, dtype=np.float64)
-        grid = next((size for rows, size in LASSO_GRIDS if len(self.dataset) <= rows), LASSO_GRIDS[-1][1])
-        (_, x_edges), (_, y_edges) = self.codes(x, grid), self.codes(y, grid)
+        grid, _, y_edges, states = self._outline(c)
         cells = self.cells(x, y, grid)
         cells = cells if rows is None else cells.take(rows)
-        state = _cell_states(poly, x_edges, y_edges).ravel()[cells]
+        state = states.ravel()[cells]
         inside = state == _INSIDE
         edge = np.flatnonzero(state == _EDGE)
         if edge.size:

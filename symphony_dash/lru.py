@@ -8,17 +8,14 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from typing import Any
 
-import numpy as np
-
 __all__ = ["LRU"]
 
 
 def _bytes(value: Any) -> int:
-    """The bytes of the arrays a cached value holds (itself, a tuple of them, or an object's array attributes)."""
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    parts = value if isinstance(value, tuple) else vars(value).values() if hasattr(value, "__dict__") else ()
-    return sum(part.nbytes for part in parts if isinstance(part, np.ndarray))
+    """The bytes a cached value holds: an array's, a tuple of arrays', or what an object says (``nbytes``)."""
+    if isinstance(value, tuple):
+        return sum(_bytes(part) for part in value)
+    return int(getattr(value, "nbytes", 0))
 
 
 class LRU:
@@ -38,8 +35,10 @@ class LRU:
             self._items.move_to_end(key)
             return item[0]
 
-    def put(self, key: Hashable, value: Any) -> None:
-        size = _bytes(value)
+    def put(self, key: Hashable, value: Any, size: int | None = None) -> None:
+        """Keep ``value``, counted as ``size`` bytes (by default all the arrays it holds: give less for arrays that
+        another cache holds too)."""
+        size = _bytes(value) if size is None else size
         with self._lock:
             old = self._items.pop(key, None)
             self._bytes += size - (old[1] if old else 0)

@@ -223,5 +223,5 @@ def test_core006_bar_after_bar_and_brush_after_brush_count_exactly(dash_duo) -> 
         rows = FRAME[FRAME.label.isin(labels) & FRAME.confidence.between(low, high)]
         wait_count(dash_duo, len(rows), TOTAL)
         predictions_match(rows)
-    kinds = {key[2] for key in engine._cubes}
+    kinds = {key[2] for key in engine._cubes if len(key) > 2}
     assert {"levels", "range"} <= kinds, "the clicks and the brushes were counted from prepared counts"
