@@ -97,19 +97,19 @@ def moving(loaded: Any, states: list[State]) -> dict[str, Any]:
     for cache in (loaded.engine._masks, loaded.engine._rows, loaded.engine._cubes, loaded.engine._brushes):
         cache.clear()
     loaded.engine._brush_indexes.clear()
-    counting, every = [], []
+    counting, every, sent = [], [], []
     specs = sorted(loaded.layout.pages[0].components, key=lambda spec: spec.id not in COUNTING)
     for st in states:
-        start = time.perf_counter()
+        start, size = time.perf_counter(), 0
         for spec in specs:
             if spec.id not in COUNTING and len(counting) == len(every):
                 counting.append(time.perf_counter() - start)
             instance, _ = loaded.instances[spec.id]
             view = View(spec.id, loaded.dataset, loaded.engine, st, {s.name: None for s in instance.inputs}, None)
-            instance.render(view)
-            for name in instance.requests:
-                instance.on_request(name, GRID_REQUEST, view)
+            answers = [instance.render(view)] + [instance.on_request(n, GRID_REQUEST, view) for n in instance.requests]
+            size += sum(len(json.dumps(a, cls=plotly.utils.PlotlyJSONEncoder)) for a in answers)  # as Dash sends
         every.append(time.perf_counter() - start)
+        sent.append(size)
     return {
         "updates": len(states),
         "median_ms_counting_views": round(statistics.median(counting[2:]) * 1000, 1),
@@ -117,6 +117,7 @@ def moving(loaded: Any, states: list[State]) -> dict[str, Any]:
         # The first update filters as usual, the second prepares the counts, the third uses them.
         "ms_counting_views_first_three": [round(t * 1000, 1) for t in counting[:3]],
         "ms_all_views_first_three": [round(t * 1000, 1) for t in every[:3]],
+        "most_bytes_to_the_browser": max(sent),
     }
 
 

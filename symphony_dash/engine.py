@@ -40,6 +40,7 @@ LASSO_GRIDS = ((2_000_000, 256), (20_000_000, 1024))
 _INSIDE, _EDGE = 1, 2
 # The cells a moving lasso's views are counted by: (128 + 1)**2 cells, below 2**15, each a block of the lasso test's.
 LASSO_CUBE_GRID = 128
+LASSO_CUBE_ROWS = 2_000_000  # below, testing a new lasso by its grid is as quick as counting from cubes (measured)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class Engine:
         column of few values (``in``, ``eq``, a comparison...: it is answered exactly by its values), else None."""
         if c.op == "polygon":
             self.check(c)
-            return "lasso"
+            return "lasso" if len(self.dataset) > LASSO_CUBE_ROWS else None
         if not isinstance(c.column, str) or c.op in ("pairs", "ids") or c.column not in self.dataset.frame:
             return None
         self.check(c)
