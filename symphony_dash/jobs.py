@@ -9,9 +9,11 @@ page again, and its components, tables and Group by choices show the new columns
 was and says why. The embedding analyses cache their results on disk (:mod:`symphony_dash.analyses.cache`), so
 running one again over the same data is instant.
 
-A process runs one job at a time, on a worker thread of its own; a second start while one runs is refused politely. With
-several gunicorn workers each process has its own jobs and its own copy of the data, so a job enriches only the
-worker that ran it: issue 7 brings a shared queue.
+By default (:class:`JobRunner`) a process runs one job at a time, on a worker thread of its own; a second start while
+one runs is refused politely. That enriches only the process that ran it, so an app served by several worker
+processes uses a shared queue instead: with Redis configured, :class:`symphony_dash.celery_jobs.CeleryRunner` sends
+the job to a Celery worker (``symphony-dash worker LAYOUTS --redis URL``), reads its progress from Redis, and every
+web worker picks up the columns it wrote there. Both runners offer what the control needs (:class:`Runner`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import dash
 import polars as pl
@@ -33,7 +35,20 @@ from .analyses.duplicates import duplicate_columns
 from .dataset import Dataset, DatasetError, Kind
 from .layout import LoadedLayout
 
-__all__ = ["ANALYSES", "Analysis", "Job", "JobError", "JobRunner", "available", "control", "register_jobs"]
+__all__ = [
+    "ANALYSES",
+    "Analysis",
+    "Job",
+    "JobError",
+    "JobRunner",
+    "Runner",
+    "available",
+    "choose",
+    "compute_columns",
+    "control",
+    "failure_message",
+    "register_jobs",
+]
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +169,46 @@ class JobError(ValueError):
     """A job that cannot start; the message says why, for the person who asked."""
 
 
+def choose(dataset: Dataset, keys: Any, offered: Mapping[str, Analysis] = ANALYSES) -> list[str]:
+    """The keys among ``keys`` (from a browser: anything) of analyses that apply to ``dataset``, in panel order.
+
+    Raises :class:`JobError` when none was chosen.
+    """
+    wanted = {key for key in keys if isinstance(key, str)} if isinstance(keys, (list, tuple)) else set()
+    chosen = [key for key in available(dataset, offered) if key in wanted]
+    if not chosen:
+        raise JobError("Pick at least one analysis to run.")
+    return chosen
+
+
+def compute_columns(
+    dataset: Dataset, keys: Sequence[str], offered: Mapping[str, Analysis], on_step: Callable[[int], None]
+) -> tuple[dict[str, pl.Series], dict[str, Kind]]:
+    """Run the analyses ``keys`` over ``dataset`` one after another, calling ``on_step(i)`` before step ``i``.
+
+    Returns the new columns by name and the kinds they must have.
+    """
+    added: dict[str, pl.Series] = {}
+    kinds: dict[str, Kind] = {}
+    for i, key in enumerate(keys):
+        on_step(i)
+        analysis = offered[key]
+        added.update(analysis.compute(dataset))
+        kinds.update(analysis.kinds)
+    return added, kinds
+
+
+def failure_message(exc: Exception, what: str) -> str:
+    """What a person reads when a job failed with ``exc``: the message of an expected error, else its type too.
+
+    An unexpected error is logged with its traceback (``what`` says which job), for whoever runs the server.
+    """
+    if isinstance(exc, (DatasetError, ValueError, ImportError, MemoryError)):
+        return str(exc)
+    log.exception("analyses on %s failed", what)
+    return f"{type(exc).__name__}: {exc}"
+
+
 @dataclass
 class Job:
     """One run of analyses over a layout's data: its steps, the one running, and how it ended."""
@@ -166,11 +221,20 @@ class Job:
     added: tuple[str, ...] = ()
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
+    waiting: bool = False  # queued for a worker that has not taken it yet (a shared queue)
 
     @property
     def progress(self) -> str:
         """The running step, as the progress bar names it: ``Near duplicates (2 of 3)``."""
         return f"{self.steps[self.step]} ({self.step + 1} of {len(self.steps)})"
+
+
+class Runner(Protocol):
+    """What the Analyses control needs of a runner: start a job, and say how the latest one over a layout is."""
+
+    def job(self, slug: str) -> Job | None: ...
+
+    def start(self, slug: str, keys: Sequence[str]) -> Any: ...
 
 
 class JobRunner:
@@ -211,10 +275,7 @@ class JobRunner:
         lay = self.layouts.get(slug)
         if not isinstance(lay, LoadedLayout):
             raise JobError(f"There is no layout {slug!r} to analyse.")
-        wanted = {key for key in keys if isinstance(key, str)} if isinstance(keys, (list, tuple)) else set()
-        chosen = [key for key in available(lay.dataset, self.analyses) if key in wanted]
-        if not chosen:
-            raise JobError("Pick at least one analysis to run.")
+        chosen = choose(lay.dataset, keys, self.analyses)
         with self._lock:
             if self._running is not None:
                 raise JobError(
@@ -234,10 +295,7 @@ class JobRunner:
         try:
             enriched, added = self._enrich(job, lay, keys)
         except Exception as exc:
-            known = isinstance(exc, (DatasetError, ValueError, ImportError, MemoryError))
-            if not known:
-                log.exception("analyses on %r failed", job.layout)
-            self._finish(job, "failed", str(exc) if known else f"{type(exc).__name__}: {exc}")
+            self._finish(job, "failed", failure_message(exc, repr(job.layout)))
         else:
             for slug, new in enriched.items():
                 self.layouts[slug] = new
@@ -247,14 +305,12 @@ class JobRunner:
 
     def _enrich(self, job: Job, lay: LoadedLayout, keys: list[str]) -> tuple[dict[str, LoadedLayout], tuple[str, ...]]:
         """Run each step, then make every layout over this data anew with the columns (they share one Dataset)."""
-        added: dict[str, pl.Series] = {}
-        kinds: dict[str, Kind] = {}
-        for i, key in enumerate(keys):
+
+        def on_step(i: int) -> None:
             with self._lock:
                 job.step = i
-            analysis = self.analyses[key]
-            added.update(analysis.compute(lay.dataset))
-            kinds.update(analysis.kinds)
+
+        added, kinds = compute_columns(lay.dataset, keys, self.analyses, on_step)
         dataset = lay.dataset.with_columns(added, kinds)
         enriched = {
             slug: other.with_dataset(dataset)
@@ -272,7 +328,7 @@ class JobRunner:
             self._running = None
 
 
-def control(lay: LoadedLayout, runner: JobRunner) -> html.Div:
+def control(lay: LoadedLayout, runner: Runner) -> html.Div:
     """The toolbar's "Analyses" control for ``lay``: a panel of the analyses that apply, Run, and a progress bar.
 
     Built with the page, it shows the layout's latest job as it is now: a page shown while a job runs polls it too.
@@ -323,7 +379,7 @@ def control(lay: LoadedLayout, runner: JobRunner) -> html.Div:
     )
 
 
-def register_jobs(app: dash.Dash, runner: JobRunner) -> None:
+def register_jobs(app: dash.Dash, runner: Runner) -> None:
     """Serve ``runner``'s jobs in ``app``: start a job on Run, report its progress, route the page again when done."""
 
     @app.callback(
@@ -378,6 +434,7 @@ def _status(job: Job | None) -> Any:
                 **{"aria-valuenow": round(share * 100), "aria-valuemin": 0, "aria-valuemax": 100},
             ),
             html.Span(job.progress, className="symphony-jobs-step"),
+            html.Span("waiting for a worker", className="symphony-jobs-waiting") if job.waiting else None,
         ],
         className="symphony-jobs-running",
     )

@@ -2,12 +2,19 @@
 
 Every worker builds its own app (its own copy of the data): the app is not built once in the master and forked,
 because polars' thread pool does not survive a fork. The state of a page lives in its browser and comes with every
-request, so any worker answers any request; a ``?k=`` link is a file under the cache folder, found by every worker;
-a layout saved by one worker (a slice, an edit) is read again by the others when they next draw one of its pages
-(:func:`symphony_dash.layout.refresh`). Background analyses run in the worker that started them and enrich only its
-copy of the data, so a multi-worker app has no Analyses menu: run ``symphony-dash analyze`` and serve its output.
+request, so any worker answers any request; a layout saved by one worker (a slice, an edit) is read again by the
+others when they next draw one of its pages (:func:`symphony_dash.layout.refresh`).
 
-    symphony-dash run layouts/ --workers 4 --host 0.0.0.0 --read-only
+What workers must share besides goes through Redis when one is configured (``--redis URL`` or
+``$SYMPHONY_DASH_REDIS``; :mod:`symphony_dash.shared_cache`): a ``?k=`` link made on one worker opens on every other,
+on this machine or another, and the Analyses menu queues its jobs for Celery workers
+(``symphony-dash worker``, :mod:`symphony_dash.celery_jobs`) whose new columns every web worker takes. Without Redis a
+``?k=`` link is a file under the cache folder, found by every worker of one machine, and a multi-worker app has no
+Analyses menu, since a job would enrich only the worker that ran it: run ``symphony-dash analyze`` and serve its
+output. If Redis goes away, each worker says so once in its log and carries on with its own caches.
+
+    symphony-dash run layouts/ --workers 4 --host 0.0.0.0 --read-only --redis redis://127.0.0.1:6379/0
+    symphony-dash worker layouts/ --redis redis://127.0.0.1:6379/0
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ so a link opens the same view and the browser's back and forward buttons step th
 The state's clauses are written as they are (a lasso is its polygon, never the ids inside it): compact JSON,
 compressed (raw deflate) and base64url-encoded into ``?s=``. A state whose parameter would be longer than
 :data:`MAX_URL_PARAM` characters is kept on the server under a short hash of its content, ``?k=``, in a
-:class:`StateStore` (memory, and files under the cache folder so a link outlives a restart). The page is the URL's path.
+:class:`StateStore` (memory, and files under the cache folder so a link outlives a restart; with Redis configured,
+also Redis, so a link made on one worker process or machine opens on every other). The page is the URL's path.
 Component settings edited in place (a markdown text, a summary's charts) are not part of the state and stay out.
 
 In the browser (``assets/url_state.js``), each new state pushes a history entry that holds the state itself; going
@@ -40,6 +41,7 @@ from .dataset import DatasetError
 from .files import atomic_write
 from .layout import LoadedLayout
 from .media import path_parts
+from .shared_cache import SharedCache
 from .state import ClauseError, parse_state
 from .state import State as SymphonyState
 
@@ -61,16 +63,27 @@ NOTICE_ID = "symphony-url-notice"
 # Whole floats as ints, below 2**53 where a double holds every integer: the browser writes 3.0 as 3, and a state
 # that went through it must encode to the same parameter, or restoring it would push a new history entry.
 _EXACT = 2**53
+# A link in a ticket or a chat is opened months later; Redis's own memory policy bounds the store meanwhile.
+SHARED_SECONDS = 400 * 24 * 3600
 
 
 class StateStore:
-    """Encoded states too long for a URL, under a short hash of their content: the newest ``memory`` in memory, and
-    (with a ``folder``) up to ``files`` files there, so links keep working after a restart."""
+    """Encoded states too long for a URL, under a short hash of their content: the newest ``memory`` in memory,
+    (with a ``folder``) up to ``files`` files there, so links keep working after a restart, and (with ``shared``)
+    Redis, where every worker process finds them. While Redis is unreachable, memory and files serve alone."""
 
-    def __init__(self, folder: Path | None = None, *, memory: int = 256, files: int = 10_000) -> None:
+    def __init__(
+        self,
+        folder: Path | None = None,
+        *,
+        memory: int = 256,
+        files: int = 10_000,
+        shared: SharedCache | None = None,
+    ) -> None:
         self.folder = folder
         self.memory = memory
         self.files = files
+        self.shared = shared
         self._recent: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -81,7 +94,9 @@ class StateStore:
         digest = hashlib.sha256(token.encode()).digest()
         key = base64.urlsafe_b64encode(digest).decode()[:KEY_LENGTH]
         self._remember(key, token)
-        if self.folder is not None:
+        if self.shared is not None:
+            self.shared.set(f"url-state:{key}", token, timeout=SHARED_SECONDS)
+        if self.folder is not None:  # also with Redis: a link outlives a Redis without persistence
             path = self.folder / f"{key}.txt"
             if not path.is_file():
                 with atomic_write(path) as partial:
@@ -97,6 +112,11 @@ class StateStore:
             if key in self._recent:
                 self._recent.move_to_end(key)
                 return self._recent[key]
+        if self.shared is not None:
+            token = self.shared.get(f"url-state:{key}")
+            if isinstance(token, str):
+                self._remember(key, token)
+                return token
         if self.folder is None:
             return None
         try:
@@ -231,15 +251,18 @@ def notice() -> html.Span:
     return html.Span(id=NOTICE_ID, className="symphony-url-notice", role="status")
 
 
-def register(app: dash.Dash, loaded: dict[str, Any], store: StateStore | None = None) -> StateStore:
+def register(
+    app: dash.Dash, loaded: dict[str, Any], store: StateStore | None = None, *, shared: SharedCache | None = None
+) -> StateStore:
     """Mirror the state of a hosted app into its URL, restore it from there, and step through it with back/forward.
 
-    ``store`` keeps the states too long for a URL; by default files under the cache folder (``$SYMPHONY_DASH_CACHE``).
+    ``store`` keeps the states too long for a URL; by default files under the cache folder (``$SYMPHONY_DASH_CACHE``)
+    and, with ``shared``, Redis.
     """
     if store is None:
         from .demo import cache_dir  # the demo module owns the cache folder
 
-        store = StateStore(cache_dir() / "url-states")
+        store = StateStore(cache_dir() / "url-states", shared=shared)
     app.server.extensions[_URL_KEY] = store
     # Each layout's starting view, encoded once: a state equal to it gets no parameter at all.
     starts = {
