@@ -91,7 +91,7 @@ def _data_file(lay: LoadedLayout, data: Dataset | str | Path | None) -> Path | N
     if data is not None:
         return Path(data).resolve()
     source = lay.layout.data.source
-    if source.startswith("demo:"):
+    if source is None or source.startswith("demo:"):  # None: a table in another engine (Ibis)
         return None
     base = lay.path.parent if lay.path is not None else Path.cwd()
     return (base / source).resolve()

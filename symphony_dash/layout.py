@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from . import registry
 from .component import Component
 from .dataset import Dataset, DatasetError
 from .engine import Engine
 from .files import FileStamp
+from .ibis_engine import IbisDataset, IbisEngine, IbisSource, open_table
 from .state import Clause, ClauseError, State, json_path
 
 __all__ = [
@@ -45,12 +46,21 @@ class _Strict(BaseModel):
 
 
 class DataSource(_Strict):
-    """Where a layout's data comes from: a path relative to the layout file, or a built-in demo (``demo:digits``)."""
+    """Where a layout's data comes from: a path relative to the layout file, a built-in demo (``demo:digits``), or
+    a table in another engine through Ibis (``ibis``: Spark, a warehouse; see :class:`IbisSource`)."""
 
-    source: str = Field(min_length=1)
+    source: str | None = Field(default=None, min_length=1)
+    ibis: IbisSource | None = None
     id_column: str | None = None
     roles: dict[str, str] = Field(default_factory=dict)
     kinds: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSource:
+        if (self.source is None) == (self.ibis is None):
+            either = "give 'source' (a file or demo) or 'ibis' (a table in another engine)"
+            raise ValueError(either if self.source is None else f"{either}, not both")
+        return self
 
 
 class ComponentSpec(_Strict):
@@ -151,8 +161,13 @@ class LoadedLayout:
         """A copy serving ``dataset`` (this one's columns and more), with its own engine and component instances."""
         instances = {key: (type(c)(key, c.props, dataset), spec) for key, (c, spec) in self.instances.items()}
         return LoadedLayout(
-            self.slug, self.path, self.layout, dataset, Engine(dataset), instances, self.version, self.stamp
+            self.slug, self.path, self.layout, dataset, engine_for(dataset), instances, self.version, self.stamp
         )
+
+
+def engine_for(dataset: Dataset) -> Engine:
+    """The polars engine, or the Ibis engine for a table in another engine."""
+    return IbisEngine(dataset) if isinstance(dataset, IbisDataset) else Engine(dataset)  # type: ignore[return-value]
 
 
 def slug_of(path: Path) -> str:
@@ -193,9 +208,8 @@ def load_layout(
     # A title of only non-ASCII letters ("日本語") has no slug of its own; an empty one would be an unreachable page.
     slug = slug_of(Path(file)) if path is not None else re.sub(r"[^a-z0-9]+", "-", model.title.lower()).strip("-")
     slug = slug or "layout"
-    loaded = LoadedLayout(
-        slug, Path(file) if path is not None else None, model, dataset, Engine(dataset), version=version, stamp=stamp
-    )
+    where = Path(file) if path is not None else None
+    loaded = LoadedLayout(slug, where, model, dataset, engine_for(dataset), version=version, stamp=stamp)
     errors = _check_against_data(loaded)
     if errors:
         raise LayoutError(file, errors)
@@ -291,9 +305,15 @@ def _dataset(
 ) -> Dataset:
     if isinstance(override, Dataset):
         return override
-    spec = str(override) if override is not None else source.source
-    key = spec if spec.startswith("demo:") else str((base / spec).resolve())
     options = dict(id_column=source.id_column, roles=source.roles, kinds=source.kinds)  # type: ignore[arg-type]
+    if override is None and source.ibis is not None:
+        cache_key = f"ibis:{source.ibis.model_dump_json()}|{json.dumps(options, sort_keys=True)}"
+        if cache_key not in shared:
+            table = open_table(source.ibis)
+            shared[cache_key] = IbisDataset(table, name=source.ibis.table, **options)  # type: ignore[arg-type]
+        return shared[cache_key]
+    spec = str(override) if override is not None else str(source.source)
+    key = spec if spec.startswith("demo:") else str((base / spec).resolve())
     cache_key = f"{key}|{json.dumps(options, sort_keys=True)}"
     if cache_key in shared:
         return shared[cache_key]

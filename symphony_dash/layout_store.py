@@ -121,7 +121,8 @@ def save_layout_as(path: str | Path, layout: Layout, *, loaded_from: Path | None
     """
     path = Path(path)
     source = layout.data.source
-    if loaded_from is not None and not source.startswith("demo:") and not Path(source).is_absolute():
+    moves = source is not None and not source.startswith("demo:") and not Path(source).is_absolute()
+    if loaded_from is not None and moves:
         moved = os.path.relpath((loaded_from.parent / source).resolve(), path.parent.resolve())
         layout = layout.model_copy(update={"data": layout.data.model_copy(update={"source": moved})})
     return save_layout_file(path, layout, None)

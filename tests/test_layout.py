@@ -158,7 +158,7 @@ def test_layout011_no_such_file(folder: Path) -> None:
         ({}, "title", ["title: is required"]),
         ({}, "data", ["data: is required"]),
         ({}, "pages", ["pages: is required"]),
-        ({"data": {}}, None, ["data.source: is required"]),
+        ({"data": {}}, None, ["data: give 'source' (a file or demo) or 'ibis' (a table in another engine)"]),
         ({"pages": [{"components": []}]}, None, ["pages[0].title: is required"]),
         ({"pages": one_component(props={})}, None, ["pages[0].components[0].props.column: is required"]),
         ({"pages": [{"title": "P", "components": [{"id": "h"}]}]}, None, ["pages[0].components[0].type: is required"]),
@@ -183,7 +183,7 @@ def test_layout012_missing_required_fields(
         ),
         (
             {"data": {"source": "toy.csv", "sep": ";"}},
-            "data: 'sep' is not a parameter of data; its parameters are: source, id_column, roles, kinds",
+            "data: 'sep' is not a parameter of data; its parameters are: source, ibis, id_column, roles, kinds",
         ),
         (
             {"pages": [{"title": "P", "layout": "grid"}]},
