@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import dash
-import polars as pl
 from dash import ALL, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 from PIL import Image, UnidentifiedImageError
@@ -177,7 +176,7 @@ def _title(dataset: Dataset, instance_id: Any) -> list[Any]:
 
 def _body(lay: LoadedLayout, instance_id: Any) -> list[Any]:
     dataset = lay.dataset
-    row = dataset.frame.filter(pl.col(dataset.id_column) == instance_id).row(0, named=True)
+    row = lay.engine.where([ids([instance_id])]).rows(limit=1).row(0, named=True)  # an engine's: in memory or Ibis
     shown = {dataset.role(r): r for r in MEDIA_ROLES if dataset.role(r)}
     media = [media_view(kind, lay.slug, dataset.media_root, row[column]) for column, kind in shown.items()]
     label, prediction = dataset.role("label"), dataset.role("prediction")
