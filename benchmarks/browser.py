@@ -28,21 +28,45 @@ from symphony_dash import create_app
 from symphony_dash.dataset import Dataset
 
 GRAPH = '[id=\'{"index":"confidence","sub":"graph","type":"symphony-histogram"}\']'
-# Installed once: the time the mouse is let go, and the last change of the page since (a graph drawn, a grid filled).
+# Installed once: the time the mouse is let go, the last change of the page since (a graph drawn, a grid filled), and
+# where the time went: each callback request (sent, answered, bytes), the main thread's long tasks, Plotly's redraws.
 PROBE = """
 if (!window.__observer) {
     window.__observer = new MutationObserver(() => { window.__drawn += 1; window.__last = performance.now(); });
     window.__observer.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
-    document.addEventListener('mouseup', () => { window.__released = performance.now(); window.__drawn = 0; }, true);
+    document.addEventListener('mouseup', () => {
+        window.__released = performance.now(); window.__drawn = 0;
+        window.__requests = []; window.__long = []; window.__plotly = 0;
+    }, true);
+    const send = window.fetch;
+    window.fetch = async function (url, options) {
+        const sent = performance.now();
+        const answer = await send.apply(this, arguments);
+        if (String(url).includes('_dash-update-component')) {
+            const bytes = Number(answer.headers.get('content-length') || 0);
+            window.__requests.push({sent: sent, answered: performance.now(), bytes: bytes});
+        }
+        return answer;
+    };
+    new PerformanceObserver(list => list.getEntries().forEach(e => window.__long.push([e.startTime, e.duration])))
+        .observe({entryTypes: ['longtask']});
+    const react = Plotly.react;
+    Plotly.react = function () {  // its synchronous part: the redraw, on the main thread
+        const start = performance.now();
+        const result = react.apply(this, arguments);
+        window.__plotly += performance.now() - start;
+        return result;
+    };
 }
-window.__drawn = 0;
+window.__drawn = 0; window.__requests = []; window.__long = []; window.__plotly = 0;
 """
 PENDING = """
 const callbacks = Object.assign({}, window.store.getState().callbacks);
 delete callbacks.stored; delete callbacks.completed;
 return [].concat(...Object.values(callbacks)).length;
 """
-# Resolves once no callback is pending and the page has not changed for 300 ms: the ms from release to the last change.
+# Resolves once no callback is pending and the page has not changed for 300 ms: the ms from release to the last change,
+# with the callback requests sent since (how many, when the last was answered, bytes) and the main thread's long tasks.
 SETTLED = """
 const done = arguments[arguments.length - 1];
 function pending() {
@@ -53,7 +77,17 @@ function pending() {
 (function poll() {
     const now = performance.now();
     if (pending() === 0 && window.__drawn > 0 && now - window.__last > 300) {
-        done(window.__last - window.__released);
+        const t0 = window.__released, requests = window.__requests.filter(r => r.sent >= t0);
+        const long = window.__long.filter(([start]) => start >= t0 && start <= window.__last);
+        done({
+            ms: window.__last - t0,
+            requests: requests.length,
+            answered_ms: Math.max(0, ...requests.map(r => r.answered - t0)),
+            bytes: requests.reduce((sum, r) => sum + r.bytes, 0),
+            long_tasks_ms: long.reduce((sum, [, d]) => sum + d, 0),
+            longest_task_ms: Math.max(0, ...long.map(([, d]) => d)),
+            plotly_react_ms: window.__plotly,
+        });
     } else {
         requestAnimationFrame(poll);
     }
@@ -90,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
         while quiet < 4:
             quiet = quiet + 1 if driver.execute_script(PENDING) == 0 else 0
             time.sleep(0.5)
-        times = []
+        times: list[float] = []
+        profiles: list[dict[str, float]] = []
         for i in range(args.repeat + 1):
             driver.execute_script(PROBE)
             layer = driver.find_element("css selector", GRAPH + " .nsewdrag")
@@ -108,9 +143,10 @@ def main(argv: list[str] | None = None) -> None:
             )
             chain.click_and_hold().move_by_offset((end - start) // 2, 0).move_by_offset((end - start) // 2, 0)
             chain.release().perform()
-            ms = driver.execute_async_script(SETTLED)
+            measured = driver.execute_async_script(SETTLED)
             if i:  # the first brush also loads the code behind the views' first redraw
-                times.append(ms)
+                times.append(measured["ms"])
+                profiles.append(measured)
         print(
             json.dumps(
                 {
@@ -119,6 +155,9 @@ def main(argv: list[str] | None = None) -> None:
                     "brushes": len(times),
                     "median_ms_brush_to_all_redrawn": round(statistics.median(times), 1),
                     "spread_ms": [round(min(times), 1), round(max(times), 1)],
+                    # Medians over the brushes: callback requests sent after the release and when the last was
+                    # answered, bytes received, the main thread's long tasks (sum, longest) and Plotly.react's time.
+                    "profile_median": {k: round(statistics.median(p[k] for p in profiles), 1) for k in profiles[0]},
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores",
                     "browser": driver.capabilities.get("browserVersion"),
                 },

@@ -4,7 +4,8 @@ A component declares
 
 - ``type``: its name in layouts, and ``Props``: a pydantic model of its settings (validates layout JSON);
 - ``layout()``: its Dash skeleton, with ids from ``self.id("graph")``;
-- ``outputs`` / ``inputs``: which props of that skeleton ``render`` fills and which extra ones re-render it;
+- ``outputs`` / ``inputs``: which props of that skeleton ``render`` fills and which extra ones re-render it
+  (``reads``: props it reads as they are, without re-rendering when they change);
 - ``render(view)``: what it shows for the current state (``view.data`` is the engine under the crossfilter);
 - ``events`` and ``on_event(name, value, view)`` if it filters or selects: turn a UI event into a clause;
 - ``requests`` and ``on_request(name, value, view)`` if the browser asks for data, such as a grid's next rows;
@@ -13,8 +14,9 @@ A component declares
 - ``clientside`` (rarely): JavaScript for what only the browser can do, such as resetting a grid's row cache.
 
 The base class makes the ids, registers one pattern-matching (``MATCH``) callback per component type for every
-instance, leaves a component's own clause out of its filter, and shows an error card in the component's own box when
-it raises. Component code never writes ``@callback``. ``sdk/README.md`` is the whole contract on one page.
+instance (and :func:`register_render_all`, one request that renders every instance when the shared state changes),
+leaves a component's own clause out of its filter, and shows an error card in the component's own box when it raises.
+Component code never writes ``@callback``. ``sdk/README.md`` is the whole contract on one page.
 
 >>> class Count(Component):
 ...     type = "count"
@@ -27,16 +29,18 @@ it raises. Component code never writes ``@callback``. ``sdk/README.md`` is the w
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import dash
 import pandas as pd
 import polars as pl
-from dash import MATCH, Input, Output, State, dcc, html
+from dash import ALL, MATCH, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -96,6 +100,10 @@ class Event:
 
     slot: Slot
     kind: Literal["filter", "selection"] = "filter"
+    send_if: str | None = None
+    """JavaScript ``function (value)``: whether the browser sends a value to the server at all. Plotly reports an
+    empty selection each time it draws a brushed graph again; answering it cost a round trip, and until it was
+    answered Dash held back every browser callback after the state (a gallery's tiles, a grid's rows)."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,8 @@ class Component:
     Props: ClassVar[type[BaseModel]] = Props
     outputs: ClassVar[Sequence[Slot]] = ()
     inputs: ClassVar[Sequence[Slot]] = ()
+    reads: ClassVar[Sequence[Slot]] = ()
+    """Props ``render`` reads (in ``view.inputs``) without being called again when they change, e.g. a grid's sort."""
     events: ClassVar[Mapping[str, Event]] = {}
     requests: ClassVar[Mapping[str, Request]] = {}
     clientside: ClassVar[Sequence[Clientside]] = ()
@@ -237,6 +247,10 @@ class Component:
         the dataset, and an unknown one shows nothing.
         """
         return None
+
+    def static(self, elements: dict[str, Any]) -> None:
+        """For a static report, after ``render``: draw into the skeleton (``elements`` by ``sub``) what the browser
+        draws itself from data in the app, such as a gallery's tiles. Most components draw nothing here."""
 
     # -- helpers for component code -------------------------------------------------------------------------
 
@@ -342,6 +356,8 @@ class Component:
                 ),
                 dcc.Store(id=self.id("clause"), data={}),
                 dcc.Store(id=self.id("inspect"), data={}) if self.inspect else None,
+                # The values of the events filtered in the browser (Event.send_if) that went through.
+                *[dcc.Store(id=self.id(f"sent-{n}")) for n, e in self.events.items() if e.send_if],
             ],
             className=f"symphony-box symphony-{self.type}",
             id=f"box-{self.component_id}",
@@ -358,25 +374,18 @@ class Component:
         """Register this type's callbacks on ``app``: one render and one event callback serve every instance."""
         outputs = [Output(cls.ids(s.sub), s.prop) for s in cls.outputs] + [Output(cls.ids("error"), "children")]
         extra = [Input(cls.ids(s.sub), s.prop) for s in cls.inputs]
+        reads = [State(cls.ids(s.sub), s.prop) for s in cls.reads]
 
-        # The props store is an Input so that an instance renders when its page is mounted and when it is edited.
-        @app.callback(outputs, Input(STATE_ID, "data"), *extra, Input(cls.ids("props"), "data"))
-        def render(state_data: Any, *args: Any) -> list[Any]:
-            *values, props_data = args
-            try:
-                instance, engine = resolve(cls, props_data)
-                state = parse_state(state_data)
-                if state.layout != props_data.get("layout"):
-                    raise PreventUpdate  # a state for another layout: wait for this layout's own
-                inputs = {s.name: v for s, v in zip(cls.inputs, values, strict=True)}
-                view = View(instance.component_id, instance.dataset, engine, state, inputs, _trigger())
-                result = instance.render(view)
-            except PreventUpdate:
-                raise
-            except Exception as exc:
-                return [dash.no_update] * len(cls.outputs) + [error_card(cls.type, _index(), exc)]
-            result = list(result) if len(cls.outputs) > 1 else [result]
-            return [*result, None]
+        # An instance renders when its page is mounted and when it is edited (the props store), when one of its own
+        # inputs changes; a new shared state renders every instance at once (register_render_all).
+        @app.callback(outputs, Input(cls.ids("props"), "data"), *extra, State(STATE_ID, "data"), *reads)
+        def render(props_data: Any, *args: Any) -> list[Any]:
+            values, state_data, read = args[: len(cls.inputs)], args[len(cls.inputs)], args[len(cls.inputs) + 1 :]
+            inputs = dict(zip([s.name for s in (*cls.inputs, *cls.reads)], [*values, *read], strict=True))
+            result = render_instance(cls, resolve, state_data, props_data, inputs, _trigger())
+            if result is None:
+                raise PreventUpdate
+            return result
 
         for name, request in cls.requests.items():
             _register_request(app, cls, resolve, name, request)
@@ -395,12 +404,23 @@ class Component:
         if not cls.events:
             return
         event_names = list(cls.events)
+        # An event with send_if reaches the server through its "sent-<name>" store, as {"value": ...}.
+        sources = {n: Slot(f"sent-{n}", "data") if e.send_if else e.slot for n, e in cls.events.items()}
+        for name, event in cls.events.items():
+            if event.send_if:
+                app.clientside_callback(
+                    f"function (value) {{ return ({event.send_if})(value) ? {{value: value}} "
+                    ": window.dash_clientside.no_update; }",
+                    Output(cls.ids(f"sent-{name}"), "data"),
+                    Input(cls.ids(event.slot.sub), event.slot.prop),
+                    prevent_initial_call=True,
+                )
 
         @app.callback(
             Output(cls.ids("clause"), "data"),
-            [Input(cls.ids(e.slot.sub), e.slot.prop) for e in cls.events.values()],
+            [Input(cls.ids(s.sub), s.prop) for s in sources.values()],
             # The extra inputs come along as state, so an event can be read against them (e.g. the page shown).
-            [State(cls.ids(s.sub), s.prop) for s in cls.inputs],
+            [State(cls.ids(s.sub), s.prop) for s in (*cls.inputs, *cls.reads)],
             State(STATE_ID, "data"),
             State(cls.ids("props"), "data"),
             prevent_initial_call=True,
@@ -409,12 +429,15 @@ class Component:
             *values, state_data, props_data = args
             values, extra = values[: len(event_names)], values[len(event_names) :]
             trigger = _trigger()
-            name = next((n for n in event_names if cls.events[n].slot.name == trigger), event_names[0])
+            name = next((n for n in event_names if sources[n].name == trigger), event_names[0])
+            value = values[event_names.index(name)]
+            if cls.events[name].send_if:
+                value = value.get("value") if isinstance(value, dict) else None
             try:
                 instance, engine = resolve(cls, props_data)
-                inputs = {s.name: v for s, v in zip(cls.inputs, extra, strict=True)}
+                inputs = {s.name: v for s, v in zip((*cls.inputs, *cls.reads), extra, strict=True)}
                 view = View(instance.component_id, instance.dataset, engine, parse_state(state_data), inputs, trigger)
-                clause = instance.on_event(name, values[event_names.index(name)], view)
+                clause = instance.on_event(name, value, view)
                 if clause is not None and clause is not dash.no_update:
                     engine.check(clause)
             except _MALFORMED as exc:
@@ -429,6 +452,109 @@ class Component:
                 "clause": clause.model_dump() if clause is not None else None,
                 "at": time.time(),  # a repeated identical event must still reach the merge
             }
+
+
+def render_instance(
+    cls: type[Component],
+    resolve: Callable[[type[Component], Any], tuple[Component, Engine]],
+    state_data: Any,
+    props_data: Any,
+    inputs: Mapping[str, Any],
+    trigger: str | None,
+) -> list[Any] | None:
+    """One instance's outputs and its error slot for a state; ``None`` when the state is another layout's."""
+    try:
+        instance, engine = resolve(cls, props_data)
+        state = parse_state(state_data)
+        if state.layout != props_data.get("layout"):
+            return None  # a state for another layout: wait for this layout's own
+        view = View(instance.component_id, instance.dataset, engine, state, dict(inputs), trigger)
+        result = instance.render(view)
+    except PreventUpdate:
+        return None
+    except Exception as exc:
+        index = props_data.get("id") if isinstance(props_data, dict) else None
+        return [dash.no_update] * len(cls.outputs) + [error_card(cls.type, str(index or "?"), exc)]
+    result = list(result) if len(cls.outputs) > 1 else [result]
+    return [*result, None]
+
+
+def register_render_all(
+    app: dash.Dash,
+    types: Sequence[type[Component]],
+    resolve: Callable[[type[Component], Any], tuple[Component, Engine]],
+) -> None:
+    """One callback renders every mounted instance, of every type, when the shared state changes.
+
+    With one callback per type, a new state sent one request per instance, and Dash's renderer spends time on every
+    pending callback at each update of the page (it walks the callback graph from each); in headless Chromium that
+    cost more than drawing the views (benchmarks/browser.py). One request answers them all; the per-type callbacks
+    still render an instance that is mounted, edited or whose own inputs change.
+    """
+    types = [cls for cls in types if cls.outputs]
+    outputs: list[Output] = []
+    states: list[State] = []
+    for cls in types:
+        outputs += [Output(cls.ids(s.sub, ALL), s.prop, allow_duplicate=True) for s in cls.outputs]
+        outputs.append(Output(cls.ids("error", ALL), "children", allow_duplicate=True))
+        states.append(State(cls.ids("props", ALL), "data"))
+        states += [State(cls.ids(s.sub, ALL), s.prop) for s in (*cls.inputs, *cls.reads)]
+
+    @app.callback(outputs, Input(STATE_ID, "data"), *states, prevent_initial_call=True)
+    def render_all(state_data: Any, *_: Any) -> list[list[Any]]:
+        # Values by instance, from the ids Dash sent with them (the lists of ALL are in page order, not by instance).
+        by_type: dict[str, dict[str, dict[str, Any]]] = {}
+        for entries in dash.ctx.states_list:
+            for entry in entries:
+                key = entry["id"]
+                slot = f"{key['sub']}.{entry['property']}"
+                by_type.setdefault(key["type"], {}).setdefault(key["index"], {})[slot] = entry.get("value")
+        work = []
+        for cls in types:
+            for index, values in by_type.get(f"symphony-{cls.type}", {}).items():
+                inputs = {s.name: values.get(s.name) for s in (*cls.inputs, *cls.reads)}
+                work.append(((cls.type, index), (cls, resolve, state_data, values.get("props.data"), inputs, None)))
+        # The views side by side: polars releases the GIL, so both cores work. A pool per call: a test server that
+        # is stopped by force must not leave a shared pool without its threads.
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="symphony-render") as pool:
+            # Each in a copy of this request's context: Flask's and Dash's, read by the views (media URLs).
+            jobs = {key: pool.submit(contextvars.copy_context().run, render_instance, *a) for key, a in work}
+            rendered = {key: job.result() for key, job in jobs.items()}
+        current = {
+            (f"symphony-{cls.type}", index, s.name): values.get(s.name)
+            for cls in types
+            for index, values in by_type.get(f"symphony-{cls.type}", {}).items()
+            for s in cls.inputs
+            if s in cls.outputs
+        }
+        answer: list[list[Any]] = []
+        for slot_outputs in dash.ctx.outputs_list:
+            column = []
+            for output in slot_outputs:
+                key = output["id"]
+                result = rendered.get((key["type"].removeprefix("symphony-"), key["index"]))
+                prop = output["property"].split("@")[0]  # Dash names a duplicate output "figure@<hash>"
+                position = _output_position(types, key["type"], key["sub"], prop)
+                value = dash.no_update if result is None or position is None else result[position]
+                # A prop that is also an input of its type (a summary's title field) is written only when it
+                # changes: writing it would render that instance again, in a second round trip.
+                before = current.get((key["type"], key["index"], f"{key['sub']}.{prop}"), _ABSENT)
+                column.append(dash.no_update if before is not _ABSENT and before == value else value)
+            answer.append(column)
+        return answer
+
+
+_ABSENT = object()
+
+
+def _output_position(types: Sequence[type[Component]], type_id: str, sub: str, prop: str) -> int | None:
+    """Where ``sub.prop`` is in the outputs of the type ``type_id`` (the error slot last)."""
+    for cls in types:
+        if f"symphony-{cls.type}" == type_id:
+            names = [s.name for s in cls.outputs] + ["error.children"]
+            name = f"{sub}.{prop}"
+            return names.index(name) if name in names else None
+    return None
 
 
 def _register_request(
@@ -534,7 +660,8 @@ def error_card(type_name: str, component_id: str, exc: Exception) -> html.Div:
         log.exception("component %s (%s) failed to render", component_id, type_name)
     message = str(exc) if known else f"{type(exc).__name__}: {exc}"
     return html.Div(
-        [html.Strong(f"{type_name} '{component_id}' could not render"), html.Div(message[:500])],
+        # The id is cut short too: it may come from the browser.
+        [html.Strong(f"{type_name} '{component_id[:80]}' could not render"), html.Div(message[:500])],
         className="symphony-error-card",
         role="alert",
     )

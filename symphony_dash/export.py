@@ -210,6 +210,7 @@ class _Writer:
                 for slot, value in zip(instance.outputs, values, strict=True):
                     if value is not dash.no_update and slot.sub in elements:
                         setattr(elements[slot.sub], slot.prop, value)
+                instance.static(elements)  # what the browser draws itself from data (a gallery's tiles)
                 for name in instance.requests:
                     grid = elements.get(instance.requests[name].slot.sub)
                     answer = instance.on_request(name, {"startRow": 0, "endRow": self.rows}, view)

@@ -40,12 +40,11 @@ def _key(type_name: str, sub: str) -> str:
 
 def _render(state: Any, props: Any = PROPS) -> Any:
     props_id = {"index": "label", "sub": "props", "type": "symphony-histogram"}
+    # An instance's own render: its props (mounted) as the input, the shared state read with it.
     return _post(
         _key("histogram", "graph"),
-        [
-            {"id": "symphony-state", "property": "data", "value": state},
-            {"id": props_id, "property": "data", "value": props},
-        ],
+        [{"id": props_id, "property": "data", "value": props}],
+        [{"id": "symphony-state", "property": "data", "value": state}],
     )
 
 

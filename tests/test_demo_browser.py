@@ -85,7 +85,7 @@ def gallery_items(dash_duo: Any) -> list[dict[str, Any]]:
     """Every thumbnail on the gallery's page: its caption's label and prediction, and its image's natural width (0
     until it has loaded)."""
     script = """
-        return Array.from(document.querySelectorAll(arguments[0] + ' .dash-options-list-option')).map(o => {
+        return Array.from(document.querySelectorAll(arguments[0] + ' .symphony-gallery-tile')).map(o => {
             const img = o.querySelector('img'), caption = o.querySelector('.caption');
             const [label, prediction] = caption ? caption.textContent.split(' \u2192 ') : [];
             return {label, prediction, width: img && img.complete ? img.naturalWidth : 0};

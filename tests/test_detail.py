@@ -195,7 +195,7 @@ def test_detail001_hovering_a_scatter_point_shows_it(dash_duo: Any) -> None:
 
 def test_detail002_clicking_a_gallery_tile_shows_it_and_selects_it(dash_duo: Any) -> None:
     start(dash_duo)
-    items = css("gallery", "grid", "gallery") + " .dash-options-list-option img"
+    items = css("gallery", "grid", "gallery") + " .symphony-gallery-tile img"
     dash_duo.wait_for_element(items)
     retry_stale(lambda: dash_duo.find_elements(items)[3].click())
     assert_digit_shown(dash_duo, DIGITS.iloc[3])

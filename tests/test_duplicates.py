@@ -137,9 +137,9 @@ return [...document.querySelectorAll(arguments[0] + ' .symphony-dup-group:not(.h
 """
 
 _GALLERY_SELECTED = """
-return [...document.querySelectorAll(arguments[0] + ' .dash-options-list-option')]
+return [...document.querySelectorAll(arguments[0] + ' .symphony-gallery-tile')]
     .filter(o => o.querySelector('.symphony-gallery-item.selected'))
-    .map(o => Number(o.querySelector('[title]').getAttribute('title').split('\\n')[0].replace('id: ', '')));
+    .map(o => Number(o.getAttribute('title').split('\\n')[0].replace('id: ', '')));
 """
 
 

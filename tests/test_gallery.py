@@ -41,7 +41,7 @@ APP = create_app([LAYOUT])
 SLUG = "gallery-test"
 
 GRID = css("gallery", "grid", "gallery")
-ITEMS = f"{GRID} .dash-options-list-option"
+ITEMS = f"{GRID} .symphony-gallery-tile"
 STATUS = css("gallery", "status", "gallery")
 
 
@@ -114,7 +114,7 @@ def test_gal001_first_page_shows_images_that_load(dash_duo) -> None:
     assert captions(dash_duo) == expected
     assert any(wrong for *_, wrong in expected), "the first page should hold a misclassified digit to show in red"
     # The hover details name the main fields of the row.
-    title = dash_duo.find_elements(f"{ITEMS} .dash-options-list-option-text")[0].get_attribute("title")
+    title = dash_duo.find_elements(ITEMS)[0].get_attribute("title")
     row = first.iloc[0]
     assert f"id: {row.id}" in title and f"label: {row.label}" in title and f"confidence: {row.confidence:.3g}" in title
     dash_duo.driver.set_window_size(1400, 1000)

@@ -96,12 +96,10 @@ def _render(app: Any, type_name: str, index: str, sub: str, prop: str, state: An
         json={
             "output": key,
             "outputs": outputs,
-            "inputs": [
-                {"id": "symphony-state", "property": "data", "value": state},
-                {"id": props_id, "property": "data", "value": props},
-            ],
-            "state": [],
-            "changedPropIds": ["symphony-state.data"],
+            # An instance's own render: its props (mounted) as the input, the shared state read with it.
+            "inputs": [{"id": props_id, "property": "data", "value": props}],
+            "state": [{"id": "symphony-state", "property": "data", "value": state}],
+            "changedPropIds": [f"{json.dumps(props_id, sort_keys=True, separators=(',', ':'))}.data"],
         },
     )
 

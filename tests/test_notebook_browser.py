@@ -17,7 +17,7 @@ TOTAL = len(FRAME)
 SYM = Symphony(FRAME, media_root=MEDIA_ROOT)
 CELLS = ("scatter", "gallery")
 SCATTER = css("scatter", "graph", "scatter")
-TILES = f"{css('gallery', 'grid', 'gallery')} .dash-options-list-option"
+TILES = f"{css('gallery', 'grid', 'gallery')} .symphony-gallery-tile"
 CHIPS = "#symphony-chips .symphony-chip"
 GROUP_BY = ".symphony-groupby"
 

@@ -263,17 +263,30 @@ def test_table104_rows_follow_filter_and_sort_and_mark_another_views_selection()
     assert set(response["rowData"][0]) == {"id", "x"}
 
     table, view = table_view(state)
-    clicked, rows, status = table.render(view)
-    assert clicked == {"ids": []}  # the grid's own clicked rows give way to the other view's selection
+    rows, first, status = table.render(view)
+    assert rows["own"] is False  # the grid's own clicked rows give way to the other view's selection
     assert status == f"{len(ones):,} rows · 2 selected"
-    assert rows["reset"] == "filter"  # the first rows of this filter: fetched from the top
+    assert rows["reset"] == "filter"  # the first rows of this filter: from the top, the first block sent along
+    assert first["filter"] == rows["filter"] and first["rowCount"] == len(ones) and first["sortModel"] == []
+    assert [r["id"] for r in first["rowData"]] == ones.id.tolist()[:100]
+    # In the grid's sort, read from its last request.
+    by_x_view = replace(
+        view, inputs={"rows.data": None, "grid.getRowsRequest": {"sortModel": [{"colId": "x", "sort": "desc"}]}}
+    )
+    assert [r["id"] for r in table.render(by_x_view)[1]["rowData"]] == by_x.id.tolist()[:100]
     # Nothing new: the grid's rows stay. Another selection: they are fetched again in place, to mark it.
-    assert table.render(replace(view, inputs={"rows.data": rows}))[1] is no_update
+    assert table.render(replace(view, inputs={"rows.data": rows}))[0] is no_update
     another = state.model_copy(update={"selection": ids([1], source="other")})
-    assert table.render(replace(view, state=another, inputs={"rows.data": rows}))[1]["reset"] == "marked"
+    refetch, first, _ = table.render(replace(view, state=another, inputs={"rows.data": rows}))
+    assert refetch["reset"] == "marked" and first is no_update
     # The table's own selection is drawn by the grid: the data is not marked and the grid's selection stays.
     own = replace(view, state=state.model_copy(update={"selection": ids(chosen, source="rows")}))
-    assert table.render(own)[0] is no_update
+    assert table.render(own)[0]["own"] is True
+    # When it is removed, the grid's clicked rows are cleared (in the browser), with no refetch.
+    cleared = table.render(
+        replace(view, state=state.model_copy(update={"selection": None}), inputs={"rows.data": table.render(own)[0]})
+    )[0]
+    assert cleared["reset"] == "selection" and cleared["own"] is False
     assert MARK not in ask({"startRow": 0, "endRow": 10}, own.state)["rowData"][0]
 
 

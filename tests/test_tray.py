@@ -52,7 +52,7 @@ APP = create_app([LAYOUT, _toy_layout()])
 SLUG = "tray-test"
 
 GRAPH = css("scatter", "graph", "proj")
-ITEMS = f"{css('gallery', 'grid', 'gallery')} .dash-options-list-option"
+ITEMS = f"{css('gallery', 'grid', 'gallery')} .symphony-gallery-tile"
 SELECT_PAGE = css("gallery", "select", "gallery")
 CLEAR = '[id=\'{"index":"selection:tray","type":"symphony-chip"}\']'
 SHOTS = Path("/work/main/shots")

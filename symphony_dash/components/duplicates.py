@@ -90,7 +90,8 @@ class Duplicates(Component):
             for sub, prop in (("frame", "className"), ("card", "children"), ("select", "children"))
         ),
     )
-    inputs = (Slot("prev", "n_clicks"), Slot("next", "n_clicks"), Slot("kind", "value"), Slot("pager", "data"))
+    inputs = (Slot("prev", "n_clicks"), Slot("next", "n_clicks"), Slot("kind", "value"))
+    reads = (Slot("pager", "data"),)  # what render drew last, written only by render
     events = {f"select-{i}": Event(Slot(f"select-{i}", "n_clicks"), "selection") for i in range(MAX_GROUPS)}
 
     def layout(self) -> html.Div:

@@ -1,16 +1,13 @@
 """gallery: a page of thumbnails (audio players, text cards) of the filtered instances; click to select and inspect.
 
-The thumbnails are the options of one ``dcc.Checklist`` whose labels are images, so a click on any of them is an
-ordinary Dash event with a static id. Two details make that robust:
+The server sends a page's tiles as data (``tiles``: each one's content as Dash components, its tooltip and whether
+it is selected), and ``assets/gallery.js`` draws them as plain elements. A page of 48 tiles as Dash components was
+the longest task after a brush, and every mounted Dash component costs the browser again on each later update.
 
-- An option's value is its position on the page, not the instance's id: Dash mounts a component label once, at a
-  path named by its value, so values that changed from page to page would leave the new labels unmounted.
-- Only the person changes the checklist; the selection is drawn by ``render`` on the thumbnails themselves. A small
-  browser function turns each change into what the person wants for every position they touched since the page was
-  last drawn (``{"page", "gen", "want": {position: selected}}``), and that is the event. Dash drops the answer of an
-  event that is still running when the next one starts, so every event carries all the clicks before it; and applying
-  it twice changes nothing. A render that wrote the checklist itself would fire the event again, and Dash merges such
-  an echo with a click made at the same moment, losing the click.
+A click on a tile is turned, in the browser, into what the person wants for every position they touched since the
+page was last drawn (``{"page", "gen", "want": {position: selected}, "last"}``), and that is the event. Dash drops
+the answer of an event that is still running when the next one starts, so every event carries all the clicks before
+it; and applying it twice changes nothing. The selection is drawn by ``render`` on the tiles themselves.
 
 The event also names the position clicked last (``last``), which shows that instance in the detail panel.
 """
@@ -35,15 +32,15 @@ from ..state import Clause
 
 __all__ = ["Gallery"]
 
-# Dash's checklist turns 100 or more options into a virtualised vertical list, which cannot be laid out as a grid.
 MAX_PAGE_SIZE = 96
 THUMB_PX = 68  # the thumbnail's side in CSS pixels (symphony.css)
 SNIPPET_CHARS = 240
 TOOLTIP_CHARS = 500
 
 
-# The browser half of a pick: the clicks since the page was last drawn, as the wanted state of each position touched.
-# ``pager`` is what render drew: the page, a token of that drawing (``gen``), its size and the selected positions.
+# The familiarity component's pick, from the clicks on its checklist of tiles: the clicks since the strip was last
+# drawn, as the wanted state of each position touched. ``pager`` is what render drew: the page, a token of that drawing
+# (``gen``), its size and the selected positions. (The gallery's own tiles are drawn by assets/gallery.js.)
 PICK = """
 function (value, selectClicks, last, pager) {
     const noUpdate = window.dash_clientside.no_update;
@@ -67,6 +64,9 @@ function (value, selectClicks, last, pager) {
     return {value: now, gen: pager.gen, page: pager.page, want: want, last: clicked};
 }
 """
+# The tiles drawn, and "Select page", in assets/gallery.js; a tile's click sets the pick store from there.
+DRAW = "function (tiles, pager) { window.symphonyGallery.draw(tiles, pager); }"
+SELECT_PAGE = "function (clicks, pager) { return window.symphonyGallery.selectPage(clicks, pager); }"
 
 
 class GalleryProps(Props):
@@ -97,7 +97,7 @@ class Gallery(Component):
     )
     Props = GalleryProps
     outputs = (
-        Slot("grid", "options"),
+        Slot("tiles", "data"),
         Slot("grid", "className"),
         Slot("pager", "data"),
         Slot("status", "children"),
@@ -105,15 +105,17 @@ class Gallery(Component):
         Slot("next", "disabled"),
         Slot("select", "children"),
     )
-    inputs = (Slot("prev", "n_clicks"), Slot("next", "n_clicks"), Slot("pager", "data"))
+    inputs = (Slot("prev", "n_clicks"), Slot("next", "n_clicks"))
+    reads = (Slot("pager", "data"),)  # what render drew last, written only by render
     events = {"pick": Event(Slot("pick", "data"), "selection")}
     inspect = (Slot("pick", "data"),)
     clientside = (
+        Clientside(function=DRAW, inputs=(Slot("tiles", "data"),), state=(Slot("pager", "data"),)),
         Clientside(
-            function=PICK,
-            inputs=(Slot("grid", "value"), Slot("select", "n_clicks")),
+            function=SELECT_PAGE,
+            inputs=(Slot("select", "n_clicks"),),
             output=Slot("pick", "data"),
-            state=(Slot("pick", "data"), Slot("pager", "data")),
+            state=(Slot("pager", "data"),),
         ),
     )
 
@@ -128,8 +130,9 @@ class Gallery(Component):
             ],
             className="symphony-gallery-bar",
         )
-        grid = dcc.Checklist(id=self.id("grid"), options=[], value=[], className="symphony-gallery-grid")
-        stores = [dcc.Store(id=self.id("pager"), data={}), dcc.Store(id=self.id("pick"), data={})]
+        # Filled by assets/gallery.js, not by React: the tiles are plain elements.
+        grid = html.Div(id=self.id("grid"), className="symphony-gallery-grid", role="group")
+        stores = [dcc.Store(id=self.id(sub), data={}) for sub in ("pager", "pick")] + [dcc.Store(id=self.id("tiles"))]
         return html.Div([bar, grid, *stores], className="symphony-gallery-wrap")
 
     # -- columns ------------------------------------------------------------------------------------------------
@@ -184,11 +187,13 @@ class Gallery(Component):
         selected = set(view.selected_ids())
         id_col = self.dataset.id_column
         ticked = [i for i, row in enumerate(rows) if row[id_col] in selected]
-        options = [
+        # Each tile's content as Dash components (sent as their JSON); the browser draws them as plain elements.
+        tiles = [
             {
                 "label": self.tile(row, kind, column, view, i in ticked),
                 "value": i,
                 "title": self.tooltip(row, kind, column),
+                "selected": i in ticked,
             }
             for i, row in enumerate(rows)
         ]
@@ -207,7 +212,7 @@ class Gallery(Component):
         }
         pixelated = kind == "image" and self.is_tiny(rows, column)
         return (
-            options,
+            tiles,
             f"symphony-gallery-grid {kind}" + (" pixelated" if pixelated else ""),
             pager,
             status,
@@ -215,6 +220,13 @@ class Gallery(Component):
             page >= pages,
             "Unselect page" if rows and len(ticked) == len(rows) else "Select page",
         )
+
+    def static(self, elements: dict[str, Any]) -> None:
+        """The tiles as elements of the grid, for a static report (in the app, assets/gallery.js draws them)."""
+        tiles = getattr(elements.get("tiles"), "data", None) or []
+        elements["grid"].children = [
+            html.Div(t["label"], title=t["title"], className="symphony-gallery-tile", role="checkbox") for t in tiles
+        ]
 
     def _page(self, view: View, page: int, columns: list[str]) -> list[dict[str, Any]]:
         p = self.props

@@ -50,7 +50,14 @@ class Histogram(Component):
     )
     Props = HistogramProps
     outputs = (Slot("graph", "figure"),)
-    events = {"click": Event(Slot("graph", "clickData")), "brush": Event(Slot("graph", "selectedData"))}
+    # Plotly reports an empty selection (no points, no range) each time it draws the brushed graph again: it changes
+    # nothing (on_event), so the browser keeps it. A cleared brush (null) and a person's brush (a range) go.
+    events = {
+        "click": Event(Slot("graph", "clickData")),
+        "brush": Event(
+            Slot("graph", "selectedData"), send_if="v => !v || !!v.range || !!(v.points && v.points.length)"
+        ),
+    }
 
     def layout(self) -> dcc.Graph:
         return dcc.Graph(id=self.id("graph"), config=style.GRAPH_CONFIG, style={"height": "100%"})

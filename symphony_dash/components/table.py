@@ -33,18 +33,42 @@ SELECTED_BACKGROUND = "#fff2d6"  # the toolbar's selection chip
 MARK = "_symphony_selected"  # a row field: the row is in another view's selection
 
 # The grid caches the blocks of rows it fetched; only the browser can tell it to fetch them again. A new filter drops
-# them and starts from the top; a new selection elsewhere refetches them in place, to mark the selected rows.
+# them and starts from the top, with the first block already sent by render (``first``, for the grid's sort): the
+# grid's request for it is answered here, with no second round trip; any other block is asked of the server. A new
+# selection elsewhere refetches the blocks in place, to mark the selected rows. When the selection is no longer the
+# table's own, the rows clicked in the grid give way to it.
 RESET_ROWS = """
-function (rows) {
+function (rows, first) {
     const id = window.dash_clientside.callback_context.inputs_list[0].id;
     const api = rows && rows.reset && window.dash_ag_grid.getApi(Object.assign({}, id, {sub: "grid"}));
     if (!api) {
         return;
     }
+    if (!rows.own && api.getSelectedNodes().length) {
+        api.deselectAll();
+    }
     if (rows.reset === "filter") {
+        // The grid's datasource (dash-ag-grid's, which asks the server) answers the first block itself, once.
+        const source = api.getGridOption("datasource");
+        if (source && !source.symphonyFirst) {
+            const ask = source.getRows;
+            const sortOf = model => JSON.stringify((model || []).map(s => [s.colId, s.sort]));
+            source.getRows = function (params) {
+                const answer = api.symphonyFirst;
+                api.symphonyFirst = null;
+                if (answer && params.startRow === 0 && params.endRow <= answer.endRow
+                        && sortOf(params.sortModel) === sortOf(answer.sortModel)) {
+                    params.successCallback(answer.rowData.slice(0, params.endRow), answer.rowCount);
+                } else {
+                    ask.call(this, params);
+                }
+            };
+            source.symphonyFirst = true;
+        }
+        api.symphonyFirst = first && first.filter === rows.filter ? first : null;
         api.ensureIndexVisible(0, "top");
         api.purgeInfiniteCache();
-    } else {
+    } else if (rows.reset === "marked") {
         api.refreshInfiniteCache();
     }
 }
@@ -69,12 +93,13 @@ class Table(Component):
         "them, with ctrl or shift for more, and to show them in the detail panel."
     )
     Props = TableProps
-    outputs = (Slot("grid", "selectedRows"), Slot("rows", "data"), Slot("status", "children"))
-    # What the grid's rows were fetched for is read back, so they are fetched again only when that changed.
-    inputs = (Slot("rows", "data"),)
+    outputs = (Slot("rows", "data"), Slot("first", "data"), Slot("status", "children"))
+    # What the grid's rows were fetched for is read back, so they are fetched again only when that changed; the
+    # grid's last request says its sort, for the first block sent with a new filter.
+    reads = (Slot("rows", "data"), Slot("grid", "getRowsRequest"))
     events = {"select": Event(Slot("grid", "selectedRows"), kind="selection")}
     requests = {"rows": Request(Slot("grid", "getRowsRequest"), Slot("grid", "getRowsResponse"))}
-    clientside = (Clientside(RESET_ROWS, inputs=(Slot("rows", "data"),)),)
+    clientside = (Clientside(RESET_ROWS, inputs=(Slot("rows", "data"),), state=(Slot("first", "data"),)),)
     inspect = (Slot("grid", "cellClicked"),)
 
     @property
@@ -123,7 +148,7 @@ class Table(Component):
             style={"padding": "4px 10px", "fontSize": "12px", "color": "#66717f", "borderTop": "1px solid #dfe3e8"},
         )
         return html.Div(
-            [grid, status, dcc.Store(id=self.id("rows"))],
+            [grid, status, dcc.Store(id=self.id("rows")), dcc.Store(id=self.id("first"))],
             style={"display": "flex", "flexDirection": "column", "height": "100%"},
         )
 
@@ -132,10 +157,24 @@ class Table(Component):
         chosen = view.selected
         selected = chosen.count() if chosen is not None else 0
         status = f"{count:,} rows" + (f" · {selected:,} selected" if selected else "")
-        # The grid draws the rows clicked in it as selected; rows selected in another view are marked in the data.
-        own = view.selection is not None and view.selection.source == self.component_id
-        clicked = dash.no_update if own else {"ids": []}
-        return clicked, self._refetch(view), status
+        rows = self._refetch(view)
+        first: Any = dash.no_update
+        if isinstance(rows, dict) and rows["reset"] == "filter":
+            first = self._first_block(view, rows["filter"])
+        return rows, first, status
+
+    def _first_block(self, view: View, key: str) -> dict[str, Any] | None:
+        """The first block of rows for a new filter, in the grid's sort: the grid's first request, answered ahead."""
+        request = view.inputs.get("grid.getRowsRequest")
+        model = request.get("sortModel") if isinstance(request, dict) else None
+        page = {"startRow": 0, "endRow": self.props.page_size, "sortModel": model if isinstance(model, list) else []}
+        try:
+            answer = self.on_request("rows", page, view)
+        except ValueError:
+            return None
+        if answer is dash.no_update:
+            return None
+        return {**answer, "filter": key, "endRow": self.props.page_size, "sortModel": page["sortModel"]}
 
     def on_request(self, name: str, value: Any, view: View) -> Any:
         try:
@@ -164,14 +203,22 @@ class Table(Component):
         return selection if selection is not None and selection.source != self.component_id else None
 
     def _refetch(self, view: View) -> Any:
-        """What the grid's rows must be fetched for and, if that changed, how to refetch them (done in the browser)."""
+        """What the grid's rows must be fetched for and, if that changed, how to refetch them (done in the browser).
+
+        ``own``: whether the selection is the table's; the grid draws the rows clicked in it as selected, and they
+        give way when another view selects (rows selected in another view are marked in the data).
+        """
         marked = self._marked(view)
-        now = {"filter": _key(view.filter), "marked": _key([marked] if marked else [])}
-        before = view.inputs["rows.data"] if isinstance(view.inputs["rows.data"], dict) else {}
+        own = view.selection is not None and view.selection.source == self.component_id
+        now = {"filter": _key(view.filter), "marked": _key([marked] if marked else []), "own": own}
+        before = view.inputs.get("rows.data")
+        before = before if isinstance(before, dict) else {}
         if before.get("filter") != now["filter"]:
             return {**now, "reset": "filter"}
         if before.get("marked") != now["marked"]:
             return {**now, "reset": "marked"}
+        if before.get("own") != own:
+            return {**now, "reset": "selection"}
         return dash.no_update
 
     def _cells(self, page: pl.DataFrame, view: View) -> list[dict[str, Any]]:
