@@ -16,9 +16,9 @@ import dash
 from dash import ALL, ClientsideFunction, Input, Output, State, dcc, html
 from pydantic import ValidationError
 
-from . import detail, editor, filter_box, health, jobs, registry, slices_bar, url_state
+from . import detail, editor, filter_box, health, jobs, registry, shared_cache, slices_bar, url_state
 from .auth import AuthConfig, protect
-from .component import STATE_ID, Component
+from .component import STATE_ID, Component, error_card, register_render_all
 from .dataset import Dataset, DatasetError
 from .engine import Engine
 from .layout import Layout, LayoutError, LoadedLayout, load_layout, slug_of
@@ -49,6 +49,7 @@ def create_app(
     read_only: bool = False,
     background_jobs: bool = True,
     auth: AuthConfig | None = None,
+    redis_url: str | None = None,
     **dash_kwargs: Any,
 ) -> dash.Dash:
     """A Dash app serving ``layouts``: a folder of ``*.json`` files, one file, or a list of files and layouts.
@@ -59,8 +60,11 @@ def create_app(
     writes layout files: it has no layout editor, and slices saved from the toolbar are kept for the browser session
     only. Notebook apps have no layout editor either (a layout is changed from Python there: ``Symphony.add``).
     ``background_jobs=False`` leaves out the toolbar's Analyses menu: an app served by several worker processes
-    (:mod:`symphony_dash.serve`), where a job would enrich only the worker that ran it. ``auth`` refuses every
-    request without its credentials (:mod:`symphony_dash.auth`), except ``/_symphony/health`` (:mod:`.health`).
+    (:mod:`symphony_dash.serve`) without Redis, where a job would enrich only the worker that ran it. ``auth``
+    refuses every request without its credentials (:mod:`symphony_dash.auth`), except ``/_symphony/health``.
+    ``redis_url`` (default ``$SYMPHONY_DASH_REDIS``, except in a notebook) shares the caches of several worker
+    processes through Redis (:mod:`.shared_cache`) and runs the Analyses menu's jobs on Celery workers
+    (:mod:`.celery_jobs`), so a multi-worker app has that menu too.
     """
     loaded = _load_all(layouts, data)
     app = dash.Dash(
@@ -92,13 +96,16 @@ def create_app(
     if auth is not None:
         protect(app.server, auth)
     health.register(app, loaded, data)
-    runner = jobs.JobRunner(loaded) if background_jobs else None
+    # A notebook's data lives in its kernel, where no Celery worker can read it: the variable is for hosted apps.
+    shared = _shared_cache(redis_url if notebook else shared_cache.configured_url(redis_url))
+    runner = _runner(app, loaded, shared) if background_jobs else None
+    app.symphony_runner = runner  # type: ignore[attr-defined]
     editable = not (read_only or notebook)
     _register_router(app, loaded, runner, editable)
     _register_toolbar(app, loaded)
     filter_box.register_filter_box(app, loaded)
     if not notebook:  # notebook cells share their state through local storage, not URLs
-        url_state.register(app, loaded)
+        url_state.register(app, loaded, shared=shared)
     slices_bar.register_slices(app, loaded, read_only=read_only)
     detail.register_callbacks(app, loaded)
     register_tray(app, loaded)
@@ -141,7 +148,29 @@ def create_app(
     # notebook) finds its callbacks there. Each type registers once per app: Dash refuses overlapping MATCH outputs.
     for cls in registry.component_types().values():
         cls.register_callbacks(app, resolve)
+    register_render_all(app, list(registry.component_types().values()), resolve)
     return app
+
+
+def _shared_cache(url: str | None) -> shared_cache.SharedCache | None:
+    if not url:
+        return None
+    from .demo import cache_dir  # the demo module owns the cache folder
+
+    return shared_cache.SharedCache(url, fallback=f"this process's own caches (memory and {cache_dir()})")
+
+
+def _runner(
+    app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout], shared: shared_cache.SharedCache | None
+) -> jobs.Runner:
+    """Jobs on a thread of this process, or, with Redis, on Celery workers whose results every process takes."""
+    if shared is None:
+        return jobs.JobRunner(loaded)
+    from .celery_jobs import CeleryRunner  # imports Celery: only when it is used
+
+    runner = CeleryRunner(loaded, shared)
+    runner.follow(app.server)
+    return runner
 
 
 def _load_all(
@@ -214,7 +243,7 @@ def _navbar(title: str, loaded: dict[str, LoadedLayout | BrokenLayout]) -> html.
 
 
 def _register_router(
-    app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout], runner: jobs.JobRunner | None, editable: bool
+    app: dash.Dash, loaded: dict[str, LoadedLayout | BrokenLayout], runner: jobs.Runner | None, editable: bool
 ) -> None:
     @app.callback(
         Output("symphony-page", "children"),
@@ -257,7 +286,7 @@ def _page(
     lay: LoadedLayout,
     index: int,
     group_by: list[str],
-    runner: jobs.JobRunner | None,
+    runner: jobs.Runner | None,
     edit_bar: html.Div | None = None,
     *,
     editing: bool = False,
@@ -276,7 +305,10 @@ def _page(
     boxes = []
     for spec in page.components:
         instance, _ = lay.instances[spec.id]
-        box = instance.box(spec.title, lay.slug)
+        try:
+            box = instance.box(spec.title, lay.slug)
+        except DatasetError as exc:  # a component that cannot draw over this data (one needing the rows in memory)
+            box = html.Div([error_card(spec.type, spec.id, exc)], className="symphony-box", id=f"box-{spec.id}")
         box.style = {"gridColumn": f"span {spec.width}", "gridRow": f"span {spec.height}"}
         if editing:
             box.children.insert(0, editor.box_tools(spec))
@@ -302,7 +334,7 @@ def _page(
     )
 
 
-def _cell(lay: LoadedLayout, component_id: str, group_by: list[str], runner: jobs.JobRunner | None) -> html.Div:
+def _cell(lay: LoadedLayout, component_id: str, group_by: list[str], runner: jobs.Runner | None) -> html.Div:
     """One component under the toolbar: the toolbar stays, so a cell shows the count and the active clauses."""
     instance, spec = lay.instances[component_id]
     box = instance.box(spec.title, lay.slug)
@@ -312,7 +344,7 @@ def _cell(lay: LoadedLayout, component_id: str, group_by: list[str], runner: job
     )
 
 
-def _toolbar(lay: LoadedLayout, group_by: list[str], runner: jobs.JobRunner | None) -> html.Div:
+def _toolbar(lay: LoadedLayout, group_by: list[str], runner: jobs.Runner | None) -> html.Div:
     groupable = [c.name for c in lay.dataset.columns.values() if c.kind == "categorical"]
     return html.Div(
         [

@@ -7,6 +7,7 @@
     symphony-dash analyze runs.parquet --out enriched.parquet --duplicates --familiarity --projection tsne
     symphony-dash export layouts/triage.json --out triage.html  # a static HTML report that opens offline
     symphony-dash new-component calibration             # a new component package to write, from the SDK's template
+    symphony-dash worker layouts/ --redis redis://127.0.0.1:6379/0   # run the Analyses menu's jobs (run --redis)
 
 Problems are reported as messages naming the file, never as tracebacks.
 """
@@ -39,6 +40,7 @@ from .export import write_report
 from .files import atomic_write
 from .layout import LayoutError, LoadedLayout, layout_schema, load_layout
 from .serve import serve
+from .shared_cache import configured_url, shown_url
 
 __all__ = ["main"]
 
@@ -96,7 +98,14 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         metavar="N",
-        help="serve with N worker processes (gunicorn: pip install 'symphony_dash[serve]'); no Analyses menu then",
+        help="serve with N worker processes (gunicorn: pip install 'symphony_dash[serve]'); no Analyses menu then,"
+        " unless with --redis",
+    )
+    run.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share caches between worker processes through Redis at URL, e.g. redis://127.0.0.1:6379/0, and run "
+        "analyses on Celery workers (symphony-dash worker); default: $SYMPHONY_DASH_REDIS, else no Redis",
     )
     run.add_argument(
         "--auth-token-file",
@@ -112,6 +121,14 @@ def _parser() -> argparse.ArgumentParser:
         "(default: $SYMPHONY_DASH_AUTH_HEADER; proxies: $SYMPHONY_DASH_TRUSTED_PROXIES, default this machine)",
     )
     run.set_defaults(command=_run)
+
+    worker = commands.add_parser(
+        "worker", help="run the analyses an app served with --redis queues (a Celery worker over the same layouts)"
+    )
+    worker.add_argument("path", type=Path, metavar="PATH", help="the layouts the app serves: a file or a folder")
+    worker.add_argument("--data", type=Path, metavar="FILE", help="the data file the app serves instead, if any")
+    worker.add_argument("--redis", metavar="URL", help="the app's Redis (default: $SYMPHONY_DASH_REDIS)")
+    worker.set_defaults(command=_worker)
 
     validate = commands.add_parser("validate", help="check layouts and their data; print every problem found")
     validate.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="layout JSON files or folders of them")
@@ -217,17 +234,72 @@ def _run(args: argparse.Namespace) -> int:
     if args.debug and args.host not in ("127.0.0.1", "localhost", "::1"):
         # Debug mode shows tracebacks to whoever causes them and reloads code: never on an address others reach.
         print(f"{PROG}: warning: --debug on {args.host} shows server internals to every visitor", file=sys.stderr)
+    redis = configured_url(args.redis)
+    if redis is not None and not _is_redis_url(redis):
+        return 2
     if args.workers > 1:
         return _serve_workers(
-            args.path, args.data, args.host, args.port, args.workers, read_only=args.read_only, auth=auth
+            args.path, args.data, args.host, args.port, args.workers, read_only=args.read_only, auth=auth, redis=redis
         )
     return _serve(
-        args.path, args.data, args.host, args.port, debug=args.debug, browser=False, read_only=args.read_only, auth=auth
+        args.path,
+        args.data,
+        args.host,
+        args.port,
+        debug=args.debug,
+        browser=False,
+        read_only=args.read_only,
+        auth=auth,
+        redis=redis,
     )
 
 
+def _worker(args: argparse.Namespace) -> int:
+    redis = configured_url(args.redis)
+    if redis is None:
+        print(f"{PROG}: worker needs the app's Redis: --redis URL or $SYMPHONY_DASH_REDIS", file=sys.stderr)
+        return 2
+    if not _is_redis_url(redis):
+        return 2
+    for path, what in ((args.path, "layout file or folder"), (args.data, "data file")):
+        if path is not None and not path.exists():
+            print(f"{PROG}: {path}: no such {what}", file=sys.stderr)
+            return 2
+    files = _layout_files(args.path)
+    if not files:
+        print(f"{PROG}: {args.path}: no layout files (*.json) in this folder", file=sys.stderr)
+        return 2
+    from .celery_jobs import run_worker  # imports Celery: only for this command
+
+    _show_log()
+    logging.getLogger(__package__).propagate = False  # Celery logs to the root logger: once is enough
+    run_worker(files, redis, data=args.data)
+    return 0
+
+
+def _is_redis_url(url: str) -> bool:
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return True
+    print(f"{PROG}: {shown_url(url)} is not a Redis URL; give one like redis://127.0.0.1:6379/0", file=sys.stderr)
+    return False
+
+
+def _redis_note(redis: str | None, path: Path) -> None:
+    if redis is not None:
+        print(f"  caches shared through Redis at {shown_url(redis)}; analyses run on Celery workers:")
+        print(f"  start one (or more) with: {PROG} worker {path} --redis URL")
+
+
 def _serve_workers(
-    path: Path, data: Path | None, host: str, port: int, workers: int, *, read_only: bool, auth: AuthConfig | None
+    path: Path,
+    data: Path | None,
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    read_only: bool,
+    auth: AuthConfig | None,
+    redis: str | None,
 ) -> int:
     """Serve with several gunicorn workers, each building the app (not the master: polars does not survive a fork)."""
     files = _layout_files(path)
@@ -236,12 +308,16 @@ def _serve_workers(
         return 2
     _show_log()
     print(f"\nsymphony_dash is serving {_plural(len(files), 'layout')} from {path} with {workers} workers")
+    _redis_note(redis, path)
     print(
         f"  open http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/; press Ctrl+C to stop\n",
         flush=True,
     )
     serve(
-        lambda: create_app(files, data=data, read_only=read_only, background_jobs=False, auth=auth),
+        # Without Redis, a job would enrich only the worker that ran it: no Analyses menu.
+        lambda: create_app(
+            files, data=data, read_only=read_only, background_jobs=redis is not None, auth=auth, redis_url=redis
+        ),
         host=host,
         port=port,
         workers=workers,
@@ -260,6 +336,7 @@ def _serve(
     first: str = "",
     read_only: bool = False,
     auth: AuthConfig | None = None,
+    redis: str | None = None,
 ) -> int:
     """Serve the layouts of ``path`` (a folder or one file); the layout file named ``first`` opens at ``/``."""
     files = sorted(_layout_files(path), key=lambda f: f.name != first)
@@ -267,12 +344,13 @@ def _serve(
         print(f"{PROG}: {path}: no layout files (*.json) in this folder", file=sys.stderr)
         return 2
     _show_log()
-    app = create_app(files, data=data, read_only=read_only, auth=auth)
+    app = create_app(files, data=data, read_only=read_only, auth=auth, redis_url=redis)
     good = sum(isinstance(lay, LoadedLayout) for lay in app.symphony_layouts.values())
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     print(f"\nsymphony_dash is serving {_plural(len(files), 'layout')} from {path}")
     if good < len(files):
         print(f"  {len(files) - good} could not be loaded: the messages above and their pages say why")
+    _redis_note(redis, path)
     print(f"  open {url} in a web browser; press Ctrl+C to stop\n", flush=True)
     if browser:
         # A moment later, so the server is listening when the browser asks.
