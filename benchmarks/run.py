@@ -73,7 +73,9 @@ def table() -> str:
         )
         for what, moved in (("a histogram", brush), ("the scatter (lasso)", lasso)):
             prepared = moved["ms_counting_views_first_three"][1]
-            measured = f"{moved['median_ms_counting_views']} ms (counting views; {prepared} ms once, to prepare)"
+            measured = (
+                f"{moved['median_ms_counting_views']} ms (counting views; the update that prepares: {prepared} ms)"
+            )
             row(f"brushing {what}, {n}: <= 30 ms per update", measured, "", name)
         arrow = f"the table as Arrow: {scale['bytes_whole_table_as_arrow'] / 1e6:,.0f} MB"
         most = max(scale["bytes_to_browser"], *(scale[m]["most_bytes_to_the_browser"] for m in MOVES))
