@@ -6,7 +6,7 @@ and can be set explicitly. The full table never goes to the browser; components 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -87,7 +87,7 @@ class Dataset:
             if role in self.roles:
                 kinds.setdefault(self.roles[role], "categorical")
         self.columns: dict[str, ColumnInfo] = {
-            name: ColumnInfo(name, kinds.get(name) or _infer_kind(frame[name], name == self.id_column), str(dtype))
+            name: ColumnInfo(name, kinds.get(name) or _kind(frame[name], name == self.id_column), str(dtype))
             for name, dtype in frame.schema.items()
         }
         for role in ("image", "audio", "text"):
@@ -213,8 +213,13 @@ def _infer_roles(frame: pl.DataFrame, roles: dict[str, str]) -> dict[str, str]:
     return roles
 
 
-def _infer_kind(series: pl.Series, is_id: bool) -> Kind:
-    dtype = series.dtype
+def _kind(series: pl.Series, is_id: bool) -> Kind:
+    return infer_kind(series.dtype, is_id, lambda: series.drop_nulls().head(100), series.n_unique)
+
+
+def infer_kind(dtype: pl.DataType, is_id: bool, sample: Callable[[], pl.Series], distinct: Callable[[], int]) -> Kind:
+    """A column's kind from its type; for text, from ``sample`` (some of its values: media paths?) and ``distinct``
+    (how many values: categories or free text?), asked only then, since counting them takes a pass."""
     if is_id:
         return "id"
     if dtype == pl.Boolean or isinstance(dtype, (pl.Enum, pl.Categorical)):
@@ -226,12 +231,12 @@ def _infer_kind(series: pl.Series, is_id: bool) -> Kind:
     if dtype.is_numeric():
         return "numeric"
     if dtype == pl.String:
-        sample = series.drop_nulls().head(100)
-        if sample.len() and sample.str.contains(_IMAGE).all():
+        some = sample()
+        if some.len() and some.str.contains(_IMAGE).all():
             return "image"
-        if sample.len() and sample.str.contains(_AUDIO).all():
+        if some.len() and some.str.contains(_AUDIO).all():
             return "audio"
-        return "categorical" if series.n_unique() <= MAX_CATEGORIES else "text"
+        return "categorical" if distinct() <= MAX_CATEGORIES else "text"
     return "text"
 
 

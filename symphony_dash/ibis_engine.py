@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .dataset import _AUDIO, _IMAGE, KINDS, MAX_CATEGORIES, ColumnInfo, Dataset, DatasetError, Kind, _infer_roles
+from .dataset import KINDS, ColumnInfo, Dataset, DatasetError, Kind, _infer_roles, infer_kind
 from .engine import MAX_LEVELS, _check_against_schema, _literal
 from .state import Clause, ClauseError
 
@@ -232,26 +232,9 @@ class IbisDataset(Dataset):
 
 
 def _kind(dtype: pl.DataType, is_id: bool, name: str, facts: dict[str, Any]) -> Kind:
-    """The kind of a column from its type, as :func:`symphony_dash.dataset._infer_kind` tells it, the distinct count
-    and sample of a text column coming from the backend."""
-    if is_id:
-        return "id"
-    if dtype == pl.Boolean or isinstance(dtype, (pl.Enum, pl.Categorical)):
-        return "categorical"
-    if dtype.is_temporal():
-        return "datetime"
-    if isinstance(dtype, (pl.List, pl.Array)) and dtype.inner.is_numeric():
-        return "embedding"
-    if dtype.is_numeric():
-        return "numeric"
-    if dtype == pl.String:
-        distinct, sample = facts[name]
-        if sample.len() and sample.str.contains(_IMAGE).all():
-            return "image"
-        if sample.len() and sample.str.contains(_AUDIO).all():
-            return "audio"
-        return "categorical" if distinct <= MAX_CATEGORIES else "text"
-    return "text"
+    """The kind of a column, as a dataset in memory tells it, with a text column's sample and distinct count
+    (``facts[name]``) from the backend."""
+    return infer_kind(dtype, is_id, lambda: facts[name][1], lambda: facts[name][0])
 
 
 class IbisEngine:
