@@ -206,7 +206,7 @@ class Symphony:
         path = Path(path)
         if source is not None:
             raw["data"]["source"] = source
-        elif Path(raw["data"]["source"]).is_file():  # a data file: named from where the layout file will be
+        elif raw["data"].get("source") and Path(raw["data"]["source"]).is_file():  # named from the layout file
             raw["data"]["source"] = os.path.relpath(Path(raw["data"]["source"]).resolve(), path.parent.resolve())
         with atomic_write(path) as partial:
             partial.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")

@@ -398,3 +398,19 @@ def test_the_app_serves_a_layout_over_a_warehouse_table(demo_layouts: tuple[Any,
             failed += answer.get_data(as_text=True).count("could not render")
             needs_memory += answer.get_data(as_text=True).count("needs the in-memory (polars) engine")
     assert failed == needs_memory > 0  # only the components that need the rows in memory, each saying so
+
+
+def test_a_notebook_saves_a_layout_over_a_warehouse_table(tmp_path: Path, parquet: Path) -> None:
+    """``Symphony.save_layout`` writes the layout's Ibis source as it is (there is no data file to name)."""
+    from symphony_dash.notebook import Symphony
+
+    database = tmp_path / "warehouse.duckdb"
+    con = ibis.duckdb.connect(str(database))
+    con.create_table("predictions", con.read_parquet(parquet))
+    con.disconnect()
+    source = {"ibis": {"url": f"duckdb://{database}", "table": "predictions"}, "id_column": "id"}
+    layout = {"title": "W", "data": source, "pages": [{"title": "P", "components": []}]}
+    (tmp_path / "w.json").write_text(json.dumps(layout))
+    table = ibis.duckdb.connect(str(database)).table("predictions")
+    saved = Symphony(IbisDataset(table, id_column="id"), layout=tmp_path / "w.json").save_layout(tmp_path / "out.json")
+    assert json.loads(saved.read_text())["data"] == source
