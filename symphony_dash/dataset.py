@@ -77,27 +77,12 @@ class Dataset:
         self.name = name
         self.media_root = Path(media_root) if media_root is not None else None
         self.id_column, frame = _with_id(frame, id_column)
-        kinds = dict(kinds or {})
-        for column, kind in kinds.items():
-            _check_column(frame, column, "kinds")
-            if kind not in KINDS:
-                raise DatasetError(f"kinds[{column!r}]: {kind!r} is not a kind; the kinds are: {', '.join(KINDS)}")
-        self.roles = _infer_roles(frame, dict(roles or {}))
-        for role in ("label", "prediction"):
-            if role in self.roles:
-                kinds.setdefault(self.roles[role], "categorical")
+        self.roles, kinds = roles_and_kinds(frame, roles, kinds)
         self.columns: dict[str, ColumnInfo] = {
             name: ColumnInfo(name, kinds.get(name) or _kind(frame[name], name == self.id_column), str(dtype))
             for name, dtype in frame.schema.items()
         }
-        for role in ("image", "audio", "text"):
-            if role in self.roles:
-                info = self.columns[self.roles[role]]
-                if info.kind in ("text", "categorical"):
-                    self.columns[info.name] = ColumnInfo(info.name, role, info.dtype)  # type: ignore[arg-type]
-        for info in self.columns.values():
-            if role := {"image": "image", "audio": "audio", "embedding": "embedding"}.get(info.kind):
-                self.roles.setdefault(role, info.name)
+        with_media_roles(self.columns, self.roles)
         self.frame = _encode_categories(frame, self.columns)
         self._categories: dict[str, list[Any]] = {}
 
@@ -171,6 +156,36 @@ def read_table(data: Any) -> pl.DataFrame:
             return pl.read_csv(path, separator="\t" if path.suffix.lower() == ".tsv" else ",", try_parse_dates=True)
         raise DatasetError(f"{path}: unsupported data file; use .parquet, .csv or .tsv")
     raise DatasetError(f"cannot make a dataset from {type(data).__name__}; give a DataFrame, Arrow table or file path")
+
+
+def roles_and_kinds(
+    frame: pl.DataFrame, roles: dict[str, str] | None, kinds: dict[str, Kind] | None
+) -> tuple[dict[str, str], dict[str, Kind]]:
+    """The roles of a table's columns (given, else by name) and the kinds given, checked against its columns
+    (``frame``: the table, or an empty frame of its schema); a label or prediction column is categorical."""
+    kinds = dict(kinds or {})
+    for column, kind in kinds.items():
+        _check_column(frame, column, "kinds")
+        if kind not in KINDS:
+            raise DatasetError(f"kinds[{column!r}]: {kind!r} is not a kind; the kinds are: {', '.join(KINDS)}")
+    roles = _infer_roles(frame, dict(roles or {}))
+    for role in ("label", "prediction"):
+        if role in roles:
+            kinds.setdefault(roles[role], "categorical")
+    return roles, kinds
+
+
+def with_media_roles(columns: dict[str, ColumnInfo], roles: dict[str, str]) -> None:
+    """A text column given the image, audio or text role takes that kind; a media or embedding column found by its
+    kind takes the role if none was given (both in place)."""
+    for role in ("image", "audio", "text"):
+        if role in roles:
+            info = columns[roles[role]]
+            if info.kind in ("text", "categorical"):
+                columns[info.name] = ColumnInfo(info.name, role, info.dtype)  # type: ignore[arg-type]
+    for info in columns.values():
+        if role := {"image": "image", "audio": "audio", "embedding": "embedding"}.get(info.kind):
+            roles.setdefault(role, info.name)
 
 
 def _check_column(frame: pl.DataFrame, column: str, where: str) -> None:

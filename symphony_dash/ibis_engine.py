@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .dataset import KINDS, ColumnInfo, Dataset, DatasetError, Kind, _infer_roles, infer_kind
+from .dataset import ColumnInfo, Dataset, DatasetError, Kind, infer_kind, roles_and_kinds, with_media_roles
 from .engine import MAX_LEVELS, _check_against_schema, _literal
 from .state import Clause, ClauseError
 
@@ -163,16 +163,7 @@ class IbisDataset(Dataset):
                 f"id_column: the table has no column {self.id_column!r}; an Ibis table needs an id column "
                 f"(set data.id_column); the columns are: {', '.join(schema)}"
             )
-        kinds = dict(kinds or {})
-        for column, kind in kinds.items():
-            if column not in schema:
-                raise DatasetError(f"kinds: unknown column {column!r}; the columns are: {', '.join(schema)}")
-            if kind not in KINDS:
-                raise DatasetError(f"kinds[{column!r}]: {kind!r} is not a kind; the kinds are: {', '.join(KINDS)}")
-        self.roles = _infer_roles(self.empty, dict(roles or {}))
-        for role in ("label", "prediction"):
-            if role in self.roles:
-                kinds.setdefault(self.roles[role], "categorical")
+        self.roles, kinds = roles_and_kinds(self.empty, roles, kinds)
         texts = [c for c, dtype in schema.items() if dtype == pl.String and c not in kinds and c != self.id_column]
         facts = self._facts(texts)
         self._height = facts["rows"]
@@ -180,14 +171,7 @@ class IbisDataset(Dataset):
             c: ColumnInfo(c, kinds.get(c) or _kind(dtype, c == self.id_column, c, facts), str(dtype))  # type: ignore[arg-type]
             for c, dtype in schema.items()
         }
-        for role in ("image", "audio", "text"):
-            if role in self.roles:
-                info = self.columns[self.roles[role]]
-                if info.kind in ("text", "categorical"):
-                    self.columns[info.name] = ColumnInfo(info.name, role, info.dtype)  # type: ignore[arg-type]
-        for info in self.columns.values():
-            if role := {"image": "image", "audio": "audio", "embedding": "embedding"}.get(info.kind):
-                self.roles.setdefault(role, info.name)
+        with_media_roles(self.columns, self.roles)
         self._categories: dict[str, list[Any]] = {}
 
     def _facts(self, texts: list[str]) -> dict[str, Any]:
