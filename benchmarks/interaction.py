@@ -87,6 +87,15 @@ def interaction_state(slug: str) -> State:
 GRID_REQUEST = {"startRow": 0, "endRow": 100, "sortModel": [{"colId": "confidence", "sort": "asc"}]}
 
 
+def answer_view(loaded: Any, component_id: str, state: State) -> int:
+    """One view answered for ``state`` as its callbacks answer: its render, and its requests (the table's first block
+    of sorted rows), each serialised with Plotly's encoder as Dash sends it. Returns the bytes sent to the browser."""
+    instance, _ = loaded.instances[component_id]
+    view = View(component_id, loaded.dataset, loaded.engine, state, {s.name: None for s in instance.inputs}, None)
+    answers = [instance.render(view)] + [instance.on_request(name, GRID_REQUEST, view) for name in instance.requests]
+    return sum(len(json.dumps(a, cls=plotly.utils.PlotlyJSONEncoder)) for a in answers)
+
+
 def render_page(loaded: Any, state: State, page: int = 0) -> tuple[float, int, dict[str, int]]:
     """Redraw every component of one page, as a filter change does, and answer the table's first block of rows.
 
@@ -97,11 +106,7 @@ def render_page(loaded: Any, state: State, page: int = 0) -> tuple[float, int, d
     sizes: dict[str, int] = {}
     start = time.perf_counter()
     for spec in loaded.layout.pages[page].components:
-        instance, _ = loaded.instances[spec.id]
-        view = View(spec.id, loaded.dataset, loaded.engine, state, {s.name: None for s in instance.inputs}, None)
-        answers = [instance.render(view)]
-        answers += [instance.on_request(name, GRID_REQUEST, view) for name in instance.requests]
-        sizes[spec.id] = sum(len(json.dumps(a, cls=plotly.utils.PlotlyJSONEncoder)) for a in answers)
+        sizes[spec.id] = answer_view(loaded, spec.id, state)
     return time.perf_counter() - start, sum(sizes.values()), sizes
 
 
@@ -124,12 +129,8 @@ def _slowest(loaded: Any, state: State, page: int) -> dict[str, float]:
     """Each view of a page timed alone (the filter's mask shared, as in a real interaction), slowest first."""
     times = {}
     for spec in loaded.layout.pages[page].components:
-        instance, _ = loaded.instances[spec.id]
-        view = View(spec.id, loaded.dataset, loaded.engine, state, {s.name: None for s in instance.inputs}, None)
         start = time.perf_counter()
-        instance.render(view)
-        for name in instance.requests:
-            instance.on_request(name, GRID_REQUEST, view)
+        answer_view(loaded, spec.id, state)
         times[spec.id] = round((time.perf_counter() - start) * 1000, 1)
     return dict(sorted(times.items(), key=lambda kv: -kv[1])[:3])
 

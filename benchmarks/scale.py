@@ -29,11 +29,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly
 import polars as pl
-from interaction import GRID_REQUEST, arrow_bytes, synthetic
+from interaction import answer_view, arrow_bytes, synthetic
 
-from symphony_dash.component import View
 from symphony_dash.dataset import Dataset
 from symphony_dash.engine import points_in_polygon
 from symphony_dash.layout import load_layout
@@ -77,11 +75,7 @@ def interaction(loaded: Any, st: State) -> tuple[float, int, dict[str, float]]:
     start = time.perf_counter()
     for spec in loaded.layout.pages[0].components:
         begin = time.perf_counter()
-        instance, _ = loaded.instances[spec.id]
-        view = View(spec.id, loaded.dataset, loaded.engine, st, {s.name: None for s in instance.inputs}, None)
-        answers = [instance.render(view)]
-        answers += [instance.on_request(name, GRID_REQUEST, view) for name in instance.requests]
-        size += sum(len(json.dumps(a, cls=plotly.utils.PlotlyJSONEncoder)) for a in answers)
+        size += answer_view(loaded, spec.id, st)
         per_view[spec.id] = (time.perf_counter() - begin) * 1000
     return time.perf_counter() - start, size, per_view
 
@@ -104,10 +98,7 @@ def moving(loaded: Any, states: list[State]) -> dict[str, Any]:
         for spec in specs:
             if spec.id not in COUNTING and len(counting) == len(every):
                 counting.append(time.perf_counter() - start)
-            instance, _ = loaded.instances[spec.id]
-            view = View(spec.id, loaded.dataset, loaded.engine, st, {s.name: None for s in instance.inputs}, None)
-            answers = [instance.render(view)] + [instance.on_request(n, GRID_REQUEST, view) for n in instance.requests]
-            size += sum(len(json.dumps(a, cls=plotly.utils.PlotlyJSONEncoder)) for a in answers)  # as Dash sends
+            size += answer_view(loaded, spec.id, st)
         every.append(time.perf_counter() - start)
         sent.append(size)
     return {

@@ -55,10 +55,9 @@ def peak_rss_mb() -> float:
 def first_visit(layout: str) -> None:
     """In the new process: start the app, serve the page, answer its views; print the seconds of each step."""
     started = time.perf_counter()
-    from interaction import GRID_REQUEST
+    from interaction import answer_view
 
     from symphony_dash.app import create_app
-    from symphony_dash.component import View
     from symphony_dash.state import State
 
     imported = time.perf_counter()
@@ -70,11 +69,7 @@ def first_visit(layout: str) -> None:
     served = time.perf_counter()
     state = State(layout=loaded.slug)
     for spec in loaded.layout.pages[0].components:
-        instance, _ = loaded.instances[spec.id]
-        view = View(spec.id, loaded.dataset, loaded.engine, state, {s.name: None for s in instance.inputs}, None)
-        instance.render(view)
-        for name in instance.requests:
-            instance.on_request(name, GRID_REQUEST, view)
+        answer_view(loaded, spec.id, state)
     answered = time.perf_counter()
     print(
         json.dumps(
