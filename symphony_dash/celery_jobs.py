@@ -35,11 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import flask
 import polars as pl
 
 from .dataset import Dataset, Kind
 from .jobs import ANALYSES, Analysis, Job, JobError, choose, compute_columns, failure_message
 from .layout import LayoutError, LoadedLayout, load_layout
+from .media import MEDIA_ROUTE
 from .shared_cache import SharedCache, shown_url
 
 __all__ = ["TASK", "CeleryRunner", "celery_app", "fingerprint", "run_job", "run_worker"]
@@ -52,6 +54,8 @@ QUEUE = "symphony_dash"
 JOB_SECONDS = 24 * 3600
 GENERATION = "analyses:generation"
 RUNNING = "jobs:running"
+# Requests for files, which never read the data: Dash's scripts, the app's assets and styles, media files.
+_FILES = ("/_dash-component-suites/", "/assets/", "/_favicon", MEDIA_ROUTE)
 
 
 def _job_key(slug: str) -> str:
@@ -178,8 +182,14 @@ class CeleryRunner:
         self._last: dict[str, Job] = {}
 
     def follow(self, server: Any) -> None:
-        """Bring this process's data up to date before every request ``server`` (a Flask app) answers."""
-        server.before_request(self.sync)
+        """Bring this process's data up to date before every request ``server`` (a Flask app) answers that reads it:
+        not before the scripts, styles and media files a page loads by the dozen (one Redis call each)."""
+
+        def sync_for_data() -> None:
+            if not flask.request.path.startswith(_FILES):
+                self.sync()
+
+        server.before_request(sync_for_data)
 
     def job(self, slug: str) -> Job | None:
         """The latest job over the layout ``slug``, as its Celery worker last reported it."""
